@@ -1,0 +1,39 @@
+/*
+ * The inside of a weft_context: per device, its OpenCL objects and the
+ * programs built for it; for the whole context, the program cache's
+ * settings and counters. One mutex guards the program tables and counters,
+ * so sessions on several threads may share a context.
+ */
+#ifndef WEFT_RUNTIME_CONTEXT_H
+#define WEFT_RUNTIME_CONTEXT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "runtime/device.h"
+
+typedef struct weft_program_entry {
+    uint8_t key[32];
+    cl_program program;
+} weft_program_entry;
+
+typedef struct weft_device_state {
+    weft_cl_device cl;
+    cl_context context;
+    cl_command_queue queue;
+    int binary_only;            /* forced, or the device has no compiler */
+    weft_program_entry *programs;
+    size_t program_count, program_capacity;
+} weft_device_state;
+
+struct weft_context {
+    weft_device_state *devices;
+    size_t device_count;
+    char *cache_dir;            /* NULL: no disk cache */
+    int profiling;
+    int cache_trace;            /* WEFT_CACHE_TRACE */
+    pthread_mutex_t lock;
+    weft_cache_stats stats;
+};
+
+#endif

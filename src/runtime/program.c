@@ -1,0 +1,273 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/sha256.h"
+#include "runtime/context.h"
+#include "runtime/disk_cache.h"
+#include "runtime/program.h"
+#include "runtime/sources.h"
+
+static void trace(const weft_context *ctx, const char *fmt, ...) WEFT_PRINTF(2, 3);
+
+static void trace(const weft_context *ctx, const char *fmt, ...)
+{
+    if (!ctx->cache_trace && !weft_log_enabled(WEFT_LOG_DEBUG))
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "weft cache: %s\n", line);
+}
+
+/* Every option weft adds for a device, in one place, before the caller's
+ * own options. *out is malloc'd. */
+static char *device_options(const weft_device_info *info, const char *options)
+{
+    int major = 0, minor = 0;
+    const char *std = "";
+    if (sscanf(info->opencl_c_version, "OpenCL C %d.%d", &major, &minor) == 2 &&
+        (major > 1 || (major == 1 && minor >= 2)))
+        std = "-cl-std=CL1.2";
+    size_t n = strlen(std) + strlen(options) + 2;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%s%s%s", std, *std && *options ? " " : "", options);
+    return out;
+}
+
+static void program_key(const weft_device_info *info, const char *source, size_t size,
+                        const char *options, uint8_t key[32])
+{
+    weft_sha256 h;
+    weft_sha256_init(&h);
+    uint8_t format[4] = {WEFT_CACHE_FORMAT & 0xff, (WEFT_CACHE_FORMAT >> 8) & 0xff, 0, 0};
+    weft_sha256_update(&h, format, sizeof format);
+    uint8_t len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (uint8_t)((uint64_t)size >> (8 * i));
+    weft_sha256_update(&h, len, sizeof len);
+    weft_sha256_update(&h, source, size);
+    weft_sha256_update_field(&h, options);
+    weft_sha256_update_field(&h, info->name);
+    weft_sha256_update_field(&h, info->vendor);
+    weft_sha256_update_field(&h, info->driver_version);
+    weft_sha256_update_field(&h, info->platform_version);
+    weft_sha256_final(&h, key);
+}
+
+static weft_status remember(weft_device_state *ds, const uint8_t key[32], cl_program program)
+{
+    if (ds->program_count == ds->program_capacity) {
+        size_t cap = ds->program_capacity ? 2 * ds->program_capacity : 16;
+        weft_program_entry *grown = realloc(ds->programs, cap * sizeof *grown);
+        if (!grown)
+            return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for the program table");
+        ds->programs = grown;
+        ds->program_capacity = cap;
+    }
+    memcpy(ds->programs[ds->program_count].key, key, 32);
+    ds->programs[ds->program_count].program = program;
+    ds->program_count++;
+    return WEFT_OK;
+}
+
+/* A program from a cached binary, or NULL when the driver refuses it
+ * (another driver build, a damaged binary): then the caller rebuilds. */
+static cl_program load_binary(weft_device_state *ds, const unsigned char *binary, size_t size,
+                              const char *options, const char **why)
+{
+    cl_int status = CL_SUCCESS, err;
+    cl_program program = clCreateProgramWithBinary(ds->context, 1, &ds->cl.device, &size,
+                                                   &binary, &status, &err);
+    if (!program || err != CL_SUCCESS || status != CL_SUCCESS) {
+        *why = "driver refused the binary";
+        if (program)
+            clReleaseProgram(program);
+        return NULL;
+    }
+    err = clBuildProgram(program, 1, &ds->cl.device, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        *why = "driver failed to build the binary";
+        clReleaseProgram(program);
+        return NULL;
+    }
+    return program;
+}
+
+static void append_build_log(cl_program program, cl_device_id device)
+{
+    size_t size = 0;
+    if (clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) !=
+            CL_SUCCESS ||
+        size == 0) {
+        weft_fail_append("\n(no build log)");
+        return;
+    }
+    char *log = malloc(size + 1);
+    if (!log) {
+        weft_fail_append("\n(no memory for the build log)");
+        return;
+    }
+    if (clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, size, log, NULL) ==
+        CL_SUCCESS) {
+        log[size] = '\0';
+        weft_fail_append("\nbuild log:\n%s", log);
+    }
+    free(log);
+}
+
+static weft_status build_source(weft_device_state *ds, const char *name, const char *source,
+                                size_t size, const char *options, cl_program *out)
+{
+    const weft_device_info *info = &ds->cl.info;
+    cl_int err;
+    cl_program program = clCreateProgramWithSource(ds->context, 1, &source, &size, &err);
+    if (!program)
+        return weft_fail(WEFT_ERR_OPENCL,
+                         "clCreateProgramWithSource failed for program '%s' on device '%s': %s",
+                         name, info->name, weft_cl_error_name(err));
+    err = clBuildProgram(program, 1, &ds->cl.device, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        weft_fail(WEFT_ERR_BUILD, "program '%s' failed to build on device '%s' (%s) with options '%s': %s",
+                  name, info->name, info->platform_name, options, weft_cl_error_name(err));
+        append_build_log(program, ds->cl.device);
+        clReleaseProgram(program);
+        return WEFT_ERR_BUILD;
+    }
+    /* Some drivers finish compiling only when kernels are created: do it
+     * before the binary is read, so the cache stores the finished one. */
+    cl_uint nkernels = 0;
+    if (clCreateKernelsInProgram(program, 0, NULL, &nkernels) == CL_SUCCESS && nkernels > 0) {
+        cl_kernel *kernels = calloc(nkernels, sizeof *kernels);
+        if (kernels && clCreateKernelsInProgram(program, nkernels, kernels, NULL) == CL_SUCCESS)
+            for (cl_uint i = 0; i < nkernels; i++)
+                clReleaseKernel(kernels[i]);
+        free(kernels);
+    }
+    *out = program;
+    return WEFT_OK;
+}
+
+static void save_binary(weft_context *ctx, const char *name,
+                        const uint8_t key[32], cl_program program)
+{
+    size_t size = 0;
+    cl_int err = clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL);
+    if (err != CL_SUCCESS || size == 0) {
+        trace(ctx, "no binary to save for '%s' (%s)", name, weft_cl_error_name(err));
+        return;
+    }
+    unsigned char *binary = malloc(size);
+    if (!binary)
+        return;
+    err = clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof binary, &binary, NULL);
+    if (err == CL_SUCCESS) {
+        if (weft_disk_cache_write(ctx->cache_dir, key, binary, size) == WEFT_OK) {
+            ctx->stats.saves++;
+            trace(ctx, "saved '%s' (%zu bytes)", name, size);
+        } else {
+            /* An unwritable cache costs only speed. */
+            weft_log(WEFT_LOG_INFO, "program cache: %s", weft_last_error());
+            trace(ctx, "save of '%s' failed: %s", name, weft_last_error());
+        }
+    }
+    free(binary);
+}
+
+static weft_status get_locked(weft_context *ctx, weft_device_state *ds, const char *name,
+                              const char *source, size_t size, const char *options,
+                              cl_program *out)
+{
+    const weft_device_info *info = &ds->cl.info;
+    uint8_t key[32];
+    program_key(info, source, size, options, key);
+    for (size_t i = 0; i < ds->program_count; i++)
+        if (memcmp(ds->programs[i].key, key, 32) == 0) {
+            ctx->stats.memory_hits++;
+            *out = ds->programs[i].program;
+            return WEFT_OK;
+        }
+
+    cl_program program = NULL;
+    const char *why = "disk cache off";
+    if (ctx->cache_dir) {
+        unsigned char *binary;
+        size_t bsize;
+        weft_disk_lookup found = weft_disk_cache_read(ctx->cache_dir, key, &binary, &bsize, &why);
+        if (found == WEFT_DISK_FOUND) {
+            program = load_binary(ds, binary, bsize, options, &why);
+            free(binary);
+            if (program) {
+                ctx->stats.disk_hits++;
+                trace(ctx, "disk hit '%s' [%s]", name, options);
+            }
+        }
+        if (!program && found != WEFT_DISK_ABSENT) {
+            ctx->stats.rejected++;
+            trace(ctx, "rejected the entry of '%s': %s", name, why);
+        }
+    }
+    if (!program) {
+        if (ds->binary_only)
+            return weft_fail(WEFT_ERR_UNSUPPORTED,
+                             "device '%s' runs binaries only and has none for program '%s' "
+                             "with options '%s' (%s%s%s)",
+                             info->name, name, options, why, ctx->cache_dir ? " in " : "",
+                             ctx->cache_dir ? ctx->cache_dir : "");
+        weft_status st = build_source(ds, name, source, size, options, &program);
+        if (st != WEFT_OK)
+            return st;
+        ctx->stats.builds++;
+        trace(ctx, "built '%s' [%s] from source", name, options);
+        if (ctx->cache_dir)
+            save_binary(ctx, name, key, program);
+    }
+    weft_status st = remember(ds, key, program);
+    if (st != WEFT_OK) {
+        clReleaseProgram(program);
+        return st;
+    }
+    *out = program;
+    return WEFT_OK;
+}
+
+weft_status weft_program_get_source(weft_context *ctx, size_t device, const char *name,
+                                    const char *source, size_t size, const char *options,
+                                    cl_program *program)
+{
+    if (!ctx || !name || !source || !program)
+        return weft_fail(WEFT_ERR_INVALID_ARGUMENT, "weft_program_get_source: NULL argument");
+    if (device >= ctx->device_count)
+        return weft_fail(WEFT_ERR_INVALID_ARGUMENT, "program '%s': no device %zu in the context",
+                         name, device);
+    weft_device_state *ds = &ctx->devices[device];
+    char *full = device_options(&ds->cl.info, options ? options : "");
+    if (!full)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for build options");
+    pthread_mutex_lock(&ctx->lock);
+    weft_status st = get_locked(ctx, ds, name, source, size, full, program);
+    pthread_mutex_unlock(&ctx->lock);
+    free(full);
+    return st;
+}
+
+weft_status weft_program_get(weft_context *ctx, size_t device, const char *name,
+                             const char *options, cl_program *program)
+{
+    if (!ctx || !name || !program)
+        return weft_fail(WEFT_ERR_INVALID_ARGUMENT, "weft_program_get: NULL argument");
+    char *source;
+    size_t size;
+    weft_status st = weft_source_load(name, &source, &size);
+    if (st != WEFT_OK)
+        return st;
+    st = weft_program_get_source(ctx, device, name, source, size, options, program);
+    free(source);
+    return st;
+}

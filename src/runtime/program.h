@@ -1,0 +1,28 @@
+/*
+ * Kernel programs for a context's devices, compiled at run time and
+ * cached: in memory per context and device, and on disk as program
+ * binaries keyed by SHA-256 over (cache format, source, options, device
+ * name, vendor, driver version, platform version). Ops ask for a program
+ * by its cl/ file name and -D options; the runtime owns the result.
+ */
+#ifndef WEFT_RUNTIME_PROGRAM_H
+#define WEFT_RUNTIME_PROGRAM_H
+
+#include "runtime/cl.h"
+#include "weft.h"
+
+/* A built program for device `device` of the context, from the kernel
+ * source `name` (cl/NAME.cl) and build options. The context owns it: do
+ * not release it. WEFT_ERR_BUILD carries the device, options and build
+ * log; WEFT_ERR_UNSUPPORTED names the program when a binary-only device
+ * has no binary for it. */
+weft_status weft_program_get(weft_context *ctx, size_t device, const char *name,
+                             const char *options, cl_program *program);
+
+/* The same for source text made by the caller; `name` is used in
+ * messages only. */
+weft_status weft_program_get_source(weft_context *ctx, size_t device, const char *name,
+                                    const char *source, size_t size, const char *options,
+                                    cl_program *program);
+
+#endif
