@@ -169,6 +169,239 @@ WEFT_API weft_status weft_context_cache_stats(const weft_context *context,
 WEFT_API weft_status weft_context_self_check(weft_context *context,
                                              size_t device_index);
 
+/* ---- Tensors ------------------------------------------------------------- */
+
+#define WEFT_MAX_RANK 8
+
+/* Element types; the values are ONNX's TensorProto.DataType codes. */
+typedef enum weft_dtype {
+    WEFT_FLOAT32 = 1,
+    WEFT_INT64 = 7
+} weft_dtype;
+
+/* A tensor handed to or from a session. For inputs, data is read; for
+ * outputs, the caller gives data and size_bytes (its capacity) and the run
+ * fills data, dtype, rank and dims. */
+typedef struct weft_tensor {
+    const char *name;
+    weft_dtype dtype;
+    int rank;
+    int64_t dims[WEFT_MAX_RANK];
+    void *data;
+    size_t size_bytes;
+} weft_tensor;
+
+/* ---- Graphs ---------------------------------------------------------------
+ * A graph holds values (named tensors: inputs, constants, node outputs) and
+ * nodes (an ONNX op type, attributes, input and output value names). It is
+ * built by the functions below or by the ONNX importer; sessions copy what
+ * they need, so a graph may be released once sessions are created.
+ * A graph is not thread-safe while it is being built.
+ */
+typedef struct weft_graph weft_graph;
+typedef struct weft_attrs weft_attrs;
+
+WEFT_API weft_status weft_graph_create(weft_graph **graph);
+WEFT_API void weft_graph_release(weft_graph *graph);
+
+/* A graph input of a fixed shape. dims may be NULL when rank is 0. */
+WEFT_API weft_status weft_graph_add_input(weft_graph *graph, const char *name,
+                                          weft_dtype dtype, int rank, const int64_t *dims);
+/* A constant (initializer); data is copied. */
+WEFT_API weft_status weft_graph_add_constant(weft_graph *graph, const char *name,
+                                             weft_dtype dtype, int rank, const int64_t *dims,
+                                             const void *data);
+/* Marks a value, by name, as a graph output. */
+WEFT_API weft_status weft_graph_add_output(weft_graph *graph, const char *name);
+
+/* Attributes for weft_graph_add_node, with ONNX names and types. Setting a
+ * name twice replaces the value. */
+WEFT_API weft_status weft_attrs_create(weft_attrs **attrs);
+WEFT_API void weft_attrs_release(weft_attrs *attrs);
+WEFT_API weft_status weft_attrs_set_int(weft_attrs *attrs, const char *name, int64_t value);
+WEFT_API weft_status weft_attrs_set_float(weft_attrs *attrs, const char *name, float value);
+WEFT_API weft_status weft_attrs_set_string(weft_attrs *attrs, const char *name,
+                                           const char *value);
+WEFT_API weft_status weft_attrs_set_ints(weft_attrs *attrs, const char *name,
+                                         const int64_t *values, size_t count);
+WEFT_API weft_status weft_attrs_set_floats(weft_attrs *attrs, const char *name,
+                                           const float *values, size_t count);
+
+/* Adds a node of ONNX op type op_type. node_name may be NULL (a name is
+ * made up). An absent optional input is NULL or "". attrs may be NULL and
+ * is copied. Unknown op types are WEFT_ERR_UNSUPPORTED; structural errors
+ * (cycles, values produced twice) are found by validation. */
+WEFT_API weft_status weft_graph_add_node(weft_graph *graph, const char *op_type,
+                                         const char *node_name, const char *const *inputs,
+                                         size_t input_count, const weft_attrs *attrs,
+                                         const char *const *outputs, size_t output_count);
+
+/* ---- Typed builders for the main layer kinds ------------------------------
+ * Each fills attributes from a struct (start from the *_defaults values)
+ * and calls weft_graph_add_node. name may be NULL; an optional input
+ * (bias, C) may be NULL.
+ */
+typedef enum weft_auto_pad {
+    WEFT_AUTO_PAD_NOTSET = 0,  /* use pads */
+    WEFT_AUTO_PAD_SAME_UPPER,
+    WEFT_AUTO_PAD_SAME_LOWER,
+    WEFT_AUTO_PAD_VALID
+} weft_auto_pad;
+
+typedef struct weft_conv_attrs {
+    int spatial_rank;          /* 1, 2 or 3 (default 2) */
+    int64_t kernel_shape[3];   /* all 0: taken from the weights */
+    int64_t strides[3];        /* default 1 */
+    int64_t dilations[3];      /* default 1 */
+    int64_t pads[6];           /* begins then ends, ONNX order; default 0 */
+    int64_t group;             /* default 1 */
+    weft_auto_pad auto_pad;
+} weft_conv_attrs;
+
+WEFT_API void weft_conv_defaults(weft_conv_attrs *attrs);
+WEFT_API weft_status weft_graph_add_conv(weft_graph *graph, const char *name, const char *x,
+                                         const char *w, const char *bias,
+                                         const weft_conv_attrs *attrs, const char *y);
+
+typedef enum weft_pool_kind {
+    WEFT_POOL_MAX,
+    WEFT_POOL_AVERAGE,
+    WEFT_POOL_LP,
+    WEFT_POOL_GLOBAL_MAX,
+    WEFT_POOL_GLOBAL_AVERAGE
+} weft_pool_kind;
+
+typedef struct weft_pool_attrs {
+    int spatial_rank;          /* 1, 2 or 3 (default 2) */
+    int64_t kernel_shape[3];   /* required for windowed pools */
+    int64_t strides[3];        /* default 1 */
+    int64_t dilations[3];      /* default 1 */
+    int64_t pads[6];
+    weft_auto_pad auto_pad;
+    int ceil_mode;
+    int count_include_pad;     /* average pooling */
+    int64_t p;                 /* Lp pooling (default 2) */
+} weft_pool_attrs;
+
+WEFT_API void weft_pool_defaults(weft_pool_attrs *attrs);
+WEFT_API weft_status weft_graph_add_pool(weft_graph *graph, const char *name,
+                                         weft_pool_kind kind, const char *x,
+                                         const weft_pool_attrs *attrs, const char *y);
+
+typedef enum weft_activation {
+    WEFT_ACT_RELU,
+    WEFT_ACT_LEAKY_RELU,       /* alpha (default 0.01) */
+    WEFT_ACT_ELU,              /* alpha (1) */
+    WEFT_ACT_SELU,             /* alpha, gamma as beta (ONNX defaults) */
+    WEFT_ACT_SIGMOID,
+    WEFT_ACT_HARD_SIGMOID,     /* alpha (0.2), beta (0.5) */
+    WEFT_ACT_HARD_SWISH,
+    WEFT_ACT_TANH,
+    WEFT_ACT_GELU,             /* alpha != 0: the tanh approximation */
+    WEFT_ACT_SOFTPLUS,
+    WEFT_ACT_SOFTSIGN,
+    WEFT_ACT_MISH,
+    WEFT_ACT_CLIP              /* alpha = min, beta = max (ReLU6: 0, 6) */
+} weft_activation;
+
+/* alpha and beta as listed above; NaN keeps the op's default. */
+WEFT_API weft_status weft_graph_add_activation(weft_graph *graph, const char *name,
+                                               weft_activation activation, float alpha,
+                                               float beta, const char *x, const char *y);
+
+WEFT_API weft_status weft_graph_add_batch_norm(weft_graph *graph, const char *name,
+                                               const char *x, const char *scale,
+                                               const char *bias, const char *mean,
+                                               const char *var, float epsilon, const char *y);
+
+WEFT_API weft_status weft_graph_add_concat(weft_graph *graph, const char *name,
+                                           const char *const *inputs, size_t input_count,
+                                           int64_t axis, const char *y);
+WEFT_API weft_status weft_graph_add_add(weft_graph *graph, const char *name, const char *a,
+                                        const char *b, const char *y);
+
+typedef struct weft_gemm_attrs {
+    float alpha, beta;         /* default 1, 1 */
+    int trans_a, trans_b;
+} weft_gemm_attrs;
+
+WEFT_API void weft_gemm_defaults(weft_gemm_attrs *attrs);
+WEFT_API weft_status weft_graph_add_gemm(weft_graph *graph, const char *name, const char *a,
+                                         const char *b, const char *c,
+                                         const weft_gemm_attrs *attrs, const char *y);
+
+/* Checks the graph and infers every shape: acyclic, each value produced
+ * once, inputs defined, outputs reachable, attributes in range.
+ * WEFT_ERR_GRAPH or WEFT_ERR_SHAPE name the node, op and attribute. */
+WEFT_API weft_status weft_graph_validate(weft_graph *graph);
+
+/* ---- Sessions -------------------------------------------------------------
+ * A session is a graph compiled for one device of a context: validated,
+ * simplified, every node given an implementation, programs built (through
+ * the program cache), constants uploaded and intermediate buffers planned.
+ *
+ * Thread safety: a session runs on one thread at a time; several sessions,
+ * on one context or several, may run at the same time from different
+ * threads. A graph may be released once its sessions are created.
+ */
+typedef struct weft_session weft_session;
+
+typedef struct weft_session_options {
+    size_t device_index;     /* which of the context's devices (default 0) */
+    int profiling;           /* record per-node times (weft_session_profile) */
+    /* Forced implementations, "op:impl[,op:impl...]" (e.g. "relu:unary");
+     * NULL means WEFT_IMPL from the environment. A forced implementation
+     * that cannot run a node makes session creation fail with the reason. */
+    const char *force_impl;
+} weft_session_options;
+
+WEFT_API void weft_session_options_defaults(weft_session_options *options);
+
+/* options may be NULL. Errors name the node, op, attribute or device. */
+WEFT_API weft_status weft_session_create(weft_context *context, const weft_graph *graph,
+                                         const weft_session_options *options,
+                                         weft_session **session);
+WEFT_API void weft_session_release(weft_session *session);
+
+/* Runs the graph once. inputs are matched to graph inputs by name, each
+ * with the declared dtype and shape (WEFT_ERR_SHAPE names the input and
+ * both shapes otherwise). outputs are matched by name too; their data must
+ * hold size_bytes >= the output's size. */
+WEFT_API weft_status weft_session_run(weft_session *session, const weft_tensor *inputs,
+                                      size_t input_count, weft_tensor *outputs,
+                                      size_t output_count);
+
+/* Graph inputs and outputs: name, dtype, rank and dims (data NULL,
+ * size_bytes the tensor's size). Names stay valid while the session lives. */
+WEFT_API weft_status weft_session_input_count(const weft_session *session, size_t *count);
+WEFT_API weft_status weft_session_input_info(const weft_session *session, size_t index,
+                                             weft_tensor *info);
+WEFT_API weft_status weft_session_output_count(const weft_session *session, size_t *count);
+WEFT_API weft_status weft_session_output_info(const weft_session *session, size_t index,
+                                              weft_tensor *info);
+
+typedef struct weft_memory_stats {
+    uint64_t planned_peak_bytes; /* the intermediate-tensor arena */
+    uint64_t live_peak_bytes;    /* the most bytes of intermediates alive at once */
+    uint64_t constant_bytes;     /* weights and other constants on the device */
+    uint64_t io_bytes;           /* graph input buffers */
+} weft_memory_stats;
+
+WEFT_API weft_status weft_session_memory(const weft_session *session, weft_memory_stats *stats);
+
+/* One entry per node that runs, in execution order. */
+typedef struct weft_node_info {
+    const char *name;
+    const char *op;
+    const char *impl;
+    const char *device;
+    double time_ms;              /* last run's queued-to-end time; 0 unless profiling */
+} weft_node_info;
+
+WEFT_API weft_status weft_session_node_count(const weft_session *session, size_t *count);
+WEFT_API weft_status weft_session_node_info(const weft_session *session, size_t index,
+                                            weft_node_info *info);
+
 #ifdef __cplusplus
 }
 #endif

@@ -96,8 +96,11 @@ weft_disk_lookup weft_disk_cache_read(const char *dir, const uint8_t key[32],
     int err = read_entry(path, &data, &n);
     free(path);
     if (err) {
-        *why = err == ENOENT ? "no entry" : err == EFBIG ? "entry too large" : "entry unreadable";
-        return err == ENOENT ? WEFT_DISK_ABSENT : WEFT_DISK_CORRUPT;
+        /* ENOTDIR: a part of the folder path is a file, so no entry can
+         * exist there; that is a miss, not a corrupt entry. */
+        int absent = err == ENOENT || err == ENOTDIR;
+        *why = absent ? "no entry" : err == EFBIG ? "entry too large" : "entry unreadable";
+        return absent ? WEFT_DISK_ABSENT : WEFT_DISK_CORRUPT;
     }
     const unsigned char *p = (const unsigned char *)data;
     uint8_t digest[32];

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "runtime/buffers.h"
 #include "core/random.h"
 #include "runtime/context.h"
 #include "runtime/program.h"
@@ -83,9 +84,9 @@ weft_status weft_self_check_axpy(weft_context *ctx, size_t device, size_t n, siz
     if (st != WEFT_OK)
         goto done;
     cl_int err;
-    bx = clCreateBuffer(ds->context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * sizeof *x, x, &err);
+    bx = weft_buffer_create(ds->context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * sizeof *x, x, &err);
     CHECK_CL(err, "clCreateBuffer");
-    by = clCreateBuffer(ds->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * sizeof *y, y, &err);
+    by = weft_buffer_create(ds->context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * sizeof *y, y, &err);
     CHECK_CL(err, "clCreateBuffer");
     cl_uint un = (cl_uint)n;
     CHECK_CL(clSetKernelArg(kernel, 0, sizeof a, &a), "clSetKernelArg");
@@ -114,9 +115,9 @@ weft_status weft_self_check_axpy(weft_context *ctx, size_t device, size_t n, siz
     }
 done:
     if (bx)
-        clReleaseMemObject(bx);
+        weft_buffer_release(bx);
     if (by)
-        clReleaseMemObject(by);
+        weft_buffer_release(by);
     if (kernel)
         clReleaseKernel(kernel);
     free(x);
@@ -162,9 +163,9 @@ weft_status weft_self_check_sum(weft_context *ctx, size_t device, size_t n, size
         goto done;
     }
     cl_int err;
-    bx = clCreateBuffer(ds->context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * sizeof *x, x, &err);
+    bx = weft_buffer_create(ds->context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * sizeof *x, x, &err);
     CHECK_CL(err, "clCreateBuffer");
-    bp = clCreateBuffer(ds->context, CL_MEM_READ_WRITE, groups * sizeof *partial, NULL, &err);
+    bp = weft_buffer_create(ds->context, CL_MEM_READ_WRITE, groups * sizeof *partial, NULL, &err);
     CHECK_CL(err, "clCreateBuffer");
     /* Poison, so a group that writes nothing is caught. */
     const float poison = NAN;
@@ -198,9 +199,9 @@ weft_status weft_self_check_sum(weft_context *ctx, size_t device, size_t n, size
                        ds->cl.info.name, n, local, groups, got, want);
 done:
     if (bx)
-        clReleaseMemObject(bx);
+        weft_buffer_release(bx);
     if (bp)
-        clReleaseMemObject(bp);
+        weft_buffer_release(bp);
     if (kernel)
         clReleaseKernel(kernel);
     free(x);

@@ -1,0 +1,38 @@
+/*
+ * Graph passes: each a function over a validated graph (shapes inferred)
+ * that marks nodes removed or rewires them; weft_graph_compact() then
+ * drops what was removed. Each reports how many nodes it changed.
+ */
+#ifndef WEFT_GRAPH_PASSES_H
+#define WEFT_GRAPH_PASSES_H
+
+#include "graph/graph.h"
+
+/* Constant results larger than this stay nodes: folding trades device
+ * work for host memory and start-up time. */
+#define WEFT_FOLD_MAX_BYTES ((size_t)16 << 20)
+
+/* Identity, and Dropout at inference (its mask unused), bypassed: their
+ * consumers read the input directly. Kept when the output is a graph
+ * output. */
+weft_status weft_pass_remove_identity(weft_graph *g, size_t *changed);
+
+/* Nodes whose outputs nobody uses (transitively), removed. */
+weft_status weft_pass_remove_dead(weft_graph *g, size_t *changed);
+
+/* Nodes computable on the host now — every input constant, or a Shape of
+ * a tensor whose shape is known — replaced by constants, computed with the
+ * reference ops. Results above max_bytes stay nodes. */
+weft_status weft_pass_fold_constants(weft_graph *g, size_t max_bytes, size_t *changed);
+
+/* One node of the folding pass, for validation to fold as it infers:
+ * whether it can fold (and its results fit in max_bytes), and folding it
+ * (its outputs become constants, the node is marked removed). */
+int weft_node_foldable(const weft_graph *g, const weft_node *n, size_t max_bytes);
+weft_status weft_fold_node(weft_graph *g, weft_node *n);
+
+/* The usual sequence before planning: validate, the passes above, compact,
+ * validate again. */
+weft_status weft_graph_simplify(weft_graph *g);
+
+#endif

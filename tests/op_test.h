@@ -1,0 +1,59 @@
+/*
+ * Running one op case on a device and on the C reference, for the op
+ * tests (and bench/). A case names the op, its inputs (shapes; random
+ * float data, or given int64/float constants), its attributes, and the
+ * tolerance; run_op_case builds a one-node graph, runs it through a
+ * session whose buffers are poisoned first, runs the same graph with
+ * src/ref, and compares every output: |got - want| <= atol + rtol * |want|.
+ */
+#ifndef WEFT_TEST_OP_TEST_H
+#define WEFT_TEST_OP_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft.h"
+
+#define OP_MAX_INPUTS 6
+#define OP_MAX_ATTRS 8
+
+typedef struct op_input {
+    int rank;                 /* -1: absent optional input */
+    int64_t dims[WEFT_MAX_RANK];
+    int constant;             /* a graph constant instead of a graph input */
+    weft_dtype dtype;         /* 0 means float32 */
+    const int64_t *i64;       /* int64 data (constant inputs) */
+    const float *f32;         /* given float data; NULL: random */
+    float lo, hi;             /* random range; both 0: [-2, 2) */
+} op_input;
+
+typedef struct op_attr {
+    const char *name;
+    char type;                /* 'i' int, 'f' float, 's' string, 'I' ints, 'F' floats */
+    int64_t i;
+    float f;
+    const char *s;
+    int64_t ints[16];
+    float floats[16];
+    int count;
+} op_attr;
+
+typedef struct op_case {
+    const char *op;
+    op_input in[OP_MAX_INPUTS];
+    int inputs;
+    op_attr attrs[OP_MAX_ATTRS];
+    int outputs;              /* 0 means 1 */
+    float atol, rtol;         /* both 0: 1e-5 and 1e-5 */
+    const char *impl;         /* force this implementation ("op:impl") */
+} op_case;
+
+/* 0 on success; else fails the cmocka test with a message naming the case
+ * (label) and the first wrong element. */
+void run_op_case(weft_context *ctx, const op_case *c, const char *label);
+
+/* A context on the default device, disk cache off (for group setup). */
+int op_test_setup(void **state);
+int op_test_teardown(void **state);
+
+#endif
