@@ -142,9 +142,13 @@ __kernel void binary_f32(__global const float *a, __global const float *b, __glo
 #ifdef RANK
     uint rest = i, ia = 0, ib = 0;
     for (int d = RANK - 1; d >= 0; d--) {
+        /* q and c without '%': LLVM pairs a division with its remainder
+         * through a `freeze` that oclgrind's uninitialised-value check
+         * cannot follow (oclgrind 21.10). */
         const uint dim = (uint)meta[d];
-        const uint c = rest % dim;
-        rest /= dim;
+        const uint q = rest / dim;
+        const uint c = rest - q * dim;
+        rest = q;
         ia += c * (uint)meta[RANK + d];
         ib += c * (uint)meta[2 * RANK + d];
     }

@@ -58,6 +58,8 @@ static size_t numel(int rank, const int64_t *dims)
 
 void run_op_case(weft_context *ctx, const op_case *c, const char *label)
 {
+    if (getenv("WEFT_TEST_TRACE"))
+        fprintf(stderr, "case: %s\n", label);
     int nout = c->outputs ? c->outputs : 1;
     float atol = c->atol, rtol = c->rtol;
     if (atol == 0 && rtol == 0)

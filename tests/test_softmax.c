@@ -28,7 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/random.h"
+#include "graph/graph.h"
 #include "op_test.h"
+#include "ref/ref.h"
+#include "runtime/session.h"
 #include "test_common.h"
 
 #define SOFTMAX_ATOL 1e-6f
@@ -89,6 +93,7 @@ static const softmax_shape softmax_shapes[] = {
     {.rank = 4, .dims = {2, 3, 4, 5}},
     {.rank = 4, .dims = {1, 7, 1, 3}},
     {.rank = 4, .dims = {2, 33, 3, 3}},
+    {.rank = 2, .dims = {0, 5}},      /* empty: nothing runs */
     /* A large common offset: exp(x) alone would overflow. */
     {.rank = 1, .dims = {1000}, .lo = BIG - 3, .hi = BIG + 3},
     {.rank = 2, .dims = {5, 129}, .lo = BIG - 3, .hi = BIG + 3},
@@ -220,6 +225,82 @@ static void test_softmax_special_values(void **state)
     force(NULL, NULL);
 }
 
+/* In place: Neg's output dies at the Softmax, which then writes into the
+ * same buffer (impl.inplace); the arena holding one tensor shows it did.
+ * Under oclgrind this also checks the group kernel's barriers order every
+ * read of a row before the writes. */
+static void run_in_place(void **state, const char *op, int rank, const int64_t *dims, int64_t axis,
+                         const char *what)
+{
+    weft_graph *g;
+    assert_weft_ok(weft_graph_create(&g));
+    assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, rank, dims));
+    const char *x[] = {"x"}, *t[] = {"t"}, *y[] = {"y"};
+    assert_weft_ok(weft_graph_add_node(g, "Neg", "neg", x, 1, NULL, t, 1));
+    weft_attrs *attrs;
+    assert_weft_ok(weft_attrs_create(&attrs));
+    assert_weft_ok(weft_attrs_set_int(attrs, "axis", axis));
+    assert_weft_ok(weft_graph_add_node(g, op, "softmax", t, 1, attrs, y, 1));
+    weft_attrs_release(attrs);
+    assert_weft_ok(weft_graph_add_output(g, "y"));
+
+    size_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= (size_t)dims[i];
+    float *data = malloc(n * sizeof *data), *got = malloc(n * sizeof *got);
+    assert_non_null(data);
+    assert_non_null(got);
+    uint64_t seed = 42;
+    weft_random_fill(&seed, data, n, -3, 3);
+    weft_tensor in = {.name = "x", .dtype = WEFT_FLOAT32, .rank = rank, .data = data,
+                      .size_bytes = n * sizeof *data};
+    memcpy(in.dims, dims, (size_t)rank * sizeof *dims);
+
+    weft_graph *ref_graph;
+    assert_weft_ok(weft_graph_clone(g, &ref_graph));
+    assert_weft_ok(weft_graph_validate(ref_graph));
+    weft_host_tensor want;
+    assert_weft_ok(weft_ref_run_graph(ref_graph, &in, 1, &want, 1));
+
+    weft_session *s;
+    assert_weft_ok(weft_session_create(*state, g, NULL, &s));
+    weft_memory_stats mem;
+    assert_weft_ok(weft_session_memory(s, &mem));
+    if (mem.planned_peak_bytes >= 2 * n * sizeof(float))
+        fail_msg("%s %s: the arena holds %llu bytes, so %s did not run in place", op, what,
+                 (unsigned long long)mem.planned_peak_bytes, op);
+    /* No poison here: the output is Neg's buffer, which Neg fills, and
+     * oclgrind 21.10 reports reads of memory written by a kernel after a
+     * clEnqueueFillBuffer as uninitialised. */
+    weft_tensor out = {.name = "y", .data = got, .size_bytes = n * sizeof *got};
+    assert_weft_ok(weft_session_run(s, &in, 1, &out, 1));
+    const float *w = want.data;
+    for (size_t i = 0; i < n; i++)
+        if (!(fabsf(got[i] - w[i]) <= SOFTMAX_ATOL + SOFTMAX_RTOL * fabsf(w[i])))
+            fail_msg("%s in place %s: element %zu of %zu is %.9g, expected %.9g", op, what, i, n,
+                     (double)got[i], (double)w[i]);
+    free(want.data);
+    free(data);
+    free(got);
+    weft_session_release(s);
+    weft_graph_release(ref_graph);
+    weft_graph_release(g);
+}
+
+static void test_softmax_in_place(void **state)
+{
+    static const int64_t row[] = {3, 129}, channels[] = {2, 33, 3, 3};
+    for (size_t p = 0; p < COUNT(forced_paths); p++) {
+        force("3", forced_paths[p]);
+        const char *what = forced_paths[p] ? forced_paths[p] : "auto";
+        for (size_t o = 0; o < COUNT(softmax_ops); o++) {
+            run_in_place(state, softmax_ops[o], 2, row, -1, what);
+            run_in_place(state, softmax_ops[o], 4, channels, 1, what);
+        }
+    }
+    force(NULL, NULL);
+}
+
 /* ---- ReduceMean --------------------------------------------------------- */
 
 typedef struct reduce_case {
@@ -272,6 +353,9 @@ static const reduce_case reduce_cases[] = {
      .keepdims = 1},
     {.label = "only size-1 axes", .rank = 3, .dims = {3, 1, 5}, .naxes = 1, .axes = {1},
      .keepdims = 0},
+    /* A scalar; empty tensors (the mean of nothing is NaN, which the NaN
+     * poison cannot tell from an unwritten output: this checks that
+     * nothing fails or reads out of bounds) */
     {.label = "scalar", .rank = 0, .naxes = -1, .keepdims = 1},
     {.label = "scalar keepdims 0", .rank = 0, .naxes = -1, .keepdims = 0},
     {.label = "empty reduced", .rank = 2, .dims = {3, 0}, .naxes = 1, .axes = {1}, .keepdims = 1},
@@ -389,6 +473,8 @@ static void test_reduce_mean_forced_local(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        /* First: before any clEnqueueFillBuffer (see run_in_place). */
+        cmocka_unit_test_teardown(test_softmax_in_place, unforce),
         cmocka_unit_test(test_softmax_every_axis),
         cmocka_unit_test_teardown(test_softmax_forced_local, unforce),
         cmocka_unit_test_teardown(test_softmax_special_values, unforce),

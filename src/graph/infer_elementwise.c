@@ -176,7 +176,7 @@ weft_status weft_infer_dropout(weft_graph *g, weft_node *n)
             return weft_node_fail(n, WEFT_ERR_GRAPH,
                                   "input 'ratio' ('%s') is %s %s, expected a float32 scalar",
                                   r->name, weft_dtype_name(r->dtype), infer_fmt(&r->shape).s);
-        const float *rv = infer_const_data(g, r, NULL);
+        const float *rv = infer_const_data(r);
         if (rv && !(rv[0] >= 0.0f && rv[0] < 1.0f))
             return weft_node_fail(n, WEFT_ERR_GRAPH,
                                   "input 'ratio' ('%s') = %g is out of range [0, 1)", r->name,
@@ -186,8 +186,7 @@ weft_status weft_infer_dropout(weft_graph *g, weft_node *n)
      * accepts it only as a constant false (zero). */
     const weft_value *t = weft_node_input(g, n, 2);
     if (t) {
-        int64_t scratch[WEFT_MAX_RANK];
-        const void *d = infer_const_data(g, t, scratch);
+        const void *d = infer_const_data(t);
         int64_t count = weft_shape_numel(&t->shape);
         int on = !d || count != 1;
         if (!on)

@@ -213,7 +213,6 @@ typedef struct infer_ints {
     const int64_t *v;
     size_t count;
     int present;
-    int64_t scratch[WEFT_MAX_RANK]; /* the data of a Shape node's output */
 } infer_ints;
 
 typedef struct infer_floats {
@@ -242,53 +241,19 @@ static inline weft_status infer_shape_range(const weft_node *n, int rank, int64_
     return WEFT_OK;
 }
 
-/* The data of a value known before running: a constant, the output of a
- * Constant node with a value_int(s)/value_float(s) attribute, or the
- * output of a Shape node (written into scratch, WEFT_MAX_RANK int64s;
- * NULL scratch skips Shape nodes). Folding has not run yet when shapes are
- * inferred, so these are read where they stand. NULL otherwise. */
-static inline const void *infer_const_data(const weft_graph *g, const weft_value *v,
-                                           int64_t *scratch)
+/* The data of a constant value, or NULL. Validation folds Shape and
+ * Constant nodes (and ops on constants) as it reaches them, so a value
+ * computable before running is a constant by the time its consumers are
+ * inferred. */
+static inline const void *infer_const_data(const weft_value *v)
 {
-    if (v->kind == WEFT_VALUE_CONSTANT)
-        return v->data;
-    if (v->kind != WEFT_VALUE_NODE || v->producer < 0)
-        return NULL;
-    const weft_node *p = &g->nodes[v->producer];
-    if (p->removed)
-        return NULL;
-    if (strcmp(p->op, "Shape") == 0) {
-        const weft_value *x = weft_node_input(g, p, 0);
-        int64_t start, end;
-        if (!scratch || !x || !x->shape_known || v->dtype != WEFT_INT64 ||
-            infer_shape_range(p, x->shape.rank, &start, &end) != WEFT_OK)
-            return NULL;
-        for (int64_t i = start; i < end; i++)
-            scratch[i - start] = x->shape.dims[i];
-        return scratch;
-    }
-    if (strcmp(p->op, "Constant") != 0)
-        return NULL;
-    static const char *const names[] = {"value_ints", "value_int", "value_floats", "value_float"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        const weft_attr *a = weft_node_attr(p, names[i]);
-        if (!a)
-            continue;
-        switch (a->type) {
-        case WEFT_ATTR_INT: return v->dtype == WEFT_INT64 ? (const void *)&a->i : NULL;
-        case WEFT_ATTR_INTS: return v->dtype == WEFT_INT64 ? (const void *)a->ints : NULL;
-        case WEFT_ATTR_FLOAT: return v->dtype == WEFT_FLOAT32 ? (const void *)&a->f : NULL;
-        case WEFT_ATTR_FLOATS: return v->dtype == WEFT_FLOAT32 ? (const void *)a->floats : NULL;
-        case WEFT_ATTR_STRING: return NULL;
-        }
-    }
-    return NULL;
+    return v->kind == WEFT_VALUE_CONSTANT ? v->data : NULL;
 }
 
 /* Checks that input i, when present, is a constant of `dtype` and rank 0
  * or 1; gives its data and element count. */
 static inline weft_status infer_const_input(const weft_graph *g, const weft_node *n, size_t i,
-                                            const char *what, weft_dtype dtype, int64_t *scratch,
+                                            const char *what, weft_dtype dtype,
                                             const void **data, size_t *count, int *present)
 {
     const weft_value *v = weft_node_input(g, n, i);
@@ -303,7 +268,7 @@ static inline weft_status infer_const_input(const weft_graph *g, const weft_node
     if (v->shape.rank > 1)
         return weft_node_fail(n, WEFT_ERR_GRAPH, "input '%s' ('%s') has shape %s, expected 1-D",
                               what, v->name, infer_fmt(&v->shape).s);
-    const void *d = infer_const_data(g, v, scratch);
+    const void *d = infer_const_data(v);
     if (!d)
         return weft_node_fail(n, WEFT_ERR_UNSUPPORTED,
                               "input '%s' ('%s') is computed by the graph; weft needs it to be a "
@@ -319,7 +284,7 @@ static inline weft_status infer_const_ints(const weft_graph *g, const weft_node 
 {
     const void *d;
     weft_status st =
-        infer_const_input(g, n, i, what, WEFT_INT64, out->scratch, &d, &out->count, &out->present);
+        infer_const_input(g, n, i, what, WEFT_INT64, &d, &out->count, &out->present);
     out->v = d;
     return st;
 }
@@ -329,7 +294,7 @@ static inline weft_status infer_const_floats(const weft_graph *g, const weft_nod
 {
     const void *d;
     weft_status st =
-        infer_const_input(g, n, i, what, WEFT_FLOAT32, NULL, &d, &out->count, &out->present);
+        infer_const_input(g, n, i, what, WEFT_FLOAT32, &d, &out->count, &out->present);
     out->v = d;
     return st;
 }

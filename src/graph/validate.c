@@ -29,12 +29,18 @@ static weft_status check_structure(const weft_graph *g)
             return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "op type not supported");
         if ((int)n->input_count < kind->min_inputs ||
             (kind->max_inputs >= 0 && (int)n->input_count > kind->max_inputs))
-            return weft_node_fail(n, WEFT_ERR_GRAPH, "%zu inputs, expected %d to %d",
-                                  n->input_count, kind->min_inputs, kind->max_inputs);
+            return kind->max_inputs >= 0
+                       ? weft_node_fail(n, WEFT_ERR_GRAPH, "%zu inputs, expected %d to %d",
+                                        n->input_count, kind->min_inputs, kind->max_inputs)
+                       : weft_node_fail(n, WEFT_ERR_GRAPH, "%zu inputs, expected at least %d",
+                                        n->input_count, kind->min_inputs);
         if ((int)n->output_count < kind->min_outputs ||
             (kind->max_outputs >= 0 && (int)n->output_count > kind->max_outputs))
-            return weft_node_fail(n, WEFT_ERR_GRAPH, "%zu outputs, expected %d to %d",
-                                  n->output_count, kind->min_outputs, kind->max_outputs);
+            return kind->max_outputs >= 0
+                       ? weft_node_fail(n, WEFT_ERR_GRAPH, "%zu outputs, expected %d to %d",
+                                        n->output_count, kind->min_outputs, kind->max_outputs)
+                       : weft_node_fail(n, WEFT_ERR_GRAPH, "%zu outputs, expected at least %d",
+                                        n->output_count, kind->min_outputs);
         for (size_t k = 0; k < n->input_count; k++) {
             int v = n->inputs[k];
             if (v < 0 && (int)k < kind->min_inputs)

@@ -246,7 +246,10 @@ static double u_selu(double x, const unary_args *a)
 }
 static double u_sigmoid(double x, const unary_args *a) { (void)a; return 1.0 / (1.0 + exp(-x)); }
 /* HardSigmoid: max(0, min(1, alpha * x + beta)). */
-static double u_hard_sigmoid(double x, const unary_args *a) { return clamp01(a->alpha * x + a->beta); }
+static double u_hard_sigmoid(double x, const unary_args *a)
+{
+    return clamp01(a->alpha * x + a->beta);
+}
 /* HardSwish: x * max(0, min(1, alpha * x + beta)), alpha = 1/6, beta = 0.5. */
 static double u_hard_swish(double x, const unary_args *a)
 {

@@ -526,7 +526,7 @@ weft_status weft_ref_pad(const weft_node *n, const weft_host_tensor *in, size_t 
                                   "'constant_value'");
         if (in[2].dtype != in[0].dtype || weft_shape_numel(&in[2].shape) != 1)
             return weft_node_fail(n, WEFT_ERR_GRAPH,
-                                  "input 'constant_value' is %s %s, expected one %s", 
+                                  "input 'constant_value' is %s %s, expected one %s",
                                   weft_dtype_name(in[2].dtype), ref_fmt(&in[2].shape).s,
                                   weft_dtype_name(in[0].dtype));
         memcpy(&value, in[2].data, weft_dtype_size(in[0].dtype));
@@ -795,7 +795,8 @@ weft_status weft_ref_constant(const weft_node *n, const weft_host_tensor *in, si
         if (weft_node_attr(n, tensor_forms[i]))
             return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "attribute '%s' is not supported",
                                   tensor_forms[i]);
-    const weft_attr *vf = weft_node_attr(n, "value_float"), *vfs = weft_node_attr(n, "value_floats");
+    const weft_attr *vf = weft_node_attr(n, "value_float");
+    const weft_attr *vfs = weft_node_attr(n, "value_floats");
     const weft_attr *vi = weft_node_attr(n, "value_int"), *vis = weft_node_attr(n, "value_ints");
     if (!!vf + !!vfs + !!vi + !!vis != 1)
         return weft_node_fail(n, WEFT_ERR_GRAPH,

@@ -281,14 +281,18 @@ static weft_status allocate(weft_session *s)
     free(index);
     if (st != WEFT_OK)
         return st;
-    if (total > dev->max_alloc_bytes)
-        return weft_fail(WEFT_ERR_UNSUPPORTED,
-                         "the intermediate tensors need %llu bytes at once, more than the largest "
-                         "buffer device '%s' allows (%llu)",
-                         (unsigned long long)total, dev->name,
-                         (unsigned long long)dev->max_alloc_bytes);
+    /* One arena with a sub-buffer per tensor, unless it would exceed the
+     * device's largest allocation or WEFT_ARENA=off asks for one buffer per
+     * tensor (oclgrind 21.10 loses track of host writes through
+     * sub-buffers, so its runs use that). */
+    const char *arena_env = getenv("WEFT_ARENA");
+    int use_arena = total <= dev->max_alloc_bytes &&
+                    !(arena_env && (strcmp(arena_env, "off") == 0 || strcmp(arena_env, "0") == 0));
+    if (!use_arena)
+        weft_log(WEFT_LOG_INFO, "session: one buffer per tensor (%llu bytes planned, device limit %llu)",
+                 (unsigned long long)total, (unsigned long long)dev->max_alloc_bytes);
     cl_int err;
-    if (total > 0) {
+    if (total > 0 && use_arena) {
         s->arena = weft_buffer_create(clctx, CL_MEM_READ_WRITE, total, NULL, &err);
         if (!s->arena)
             return weft_fail(WEFT_ERR_OPENCL,
@@ -299,9 +303,11 @@ static weft_status allocate(weft_session *s)
         weft_storage *sto = &s->storages[i];
         if (sto->bytes == 0)
             continue;
-        if (sto->kind == WEFT_STORAGE_ARENA) {
+        if (sto->kind == WEFT_STORAGE_ARENA && use_arena) {
             sto->mem = weft_buffer_create_sub(s->arena, CL_MEM_READ_WRITE, sto->offset,
                                               sto->bytes, &err);
+        } else if (sto->kind == WEFT_STORAGE_ARENA) {
+            sto->mem = weft_buffer_create(clctx, CL_MEM_READ_WRITE, sto->bytes, NULL, &err);
         } else if (sto->kind == WEFT_STORAGE_INPUT) {
             sto->mem = weft_buffer_create(clctx, CL_MEM_READ_ONLY, sto->bytes, NULL, &err);
             s->memory.io_bytes += sto->bytes;
@@ -635,15 +641,24 @@ weft_status weft_session_run(weft_session *s, const weft_tensor *inputs, size_t 
 
 weft_status weft_session_poison(weft_session *s, float value)
 {
+    /* Written from a host copy rather than with clEnqueueFillBuffer, which
+     * oclgrind 21.10 records wrongly (later kernel writes to the buffer are
+     * then reported as uninitialised). */
     cl_int err = CL_SUCCESS;
     for (size_t i = 0; i < s->storage_count && err == CL_SUCCESS; i++) {
         const weft_storage *sto = &s->storages[i];
-        if (sto->mem && sto->kind != WEFT_STORAGE_CONSTANT && sto->bytes % sizeof value == 0)
-            err = clEnqueueFillBuffer(s->queue, sto->mem, &value, sizeof value, 0, sto->bytes, 0,
-                                      NULL, NULL);
+        if (!sto->mem || sto->kind == WEFT_STORAGE_CONSTANT)
+            continue;
+        size_t n = (size_t)(sto->bytes / sizeof value);
+        float *fill = malloc(n * sizeof value + 1);
+        if (!fill)
+            return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory to poison buffers");
+        for (size_t k = 0; k < n; k++)
+            fill[k] = value;
+        err = clEnqueueWriteBuffer(s->queue, sto->mem, CL_TRUE, 0, n * sizeof value, fill, 0,
+                                   NULL, NULL);
+        free(fill);
     }
-    if (err == CL_SUCCESS)
-        err = clFinish(s->queue);
     return err == CL_SUCCESS ? WEFT_OK
                              : weft_fail(WEFT_ERR_OPENCL, "poisoning buffers: %s",
                                          weft_cl_error_name(err));
