@@ -381,7 +381,7 @@ WEFT_API weft_status weft_session_output_info(const weft_session *session, size_
                                               weft_tensor *info);
 
 typedef struct weft_memory_stats {
-    uint64_t planned_peak_bytes; /* the intermediate-tensor arena */
+    uint64_t planned_peak_bytes; /* bytes allocated for intermediate tensors */
     uint64_t live_peak_bytes;    /* the most bytes of intermediates alive at once */
     uint64_t constant_bytes;     /* weights and other constants on the device */
     uint64_t io_bytes;           /* graph input buffers */

@@ -1,14 +1,17 @@
 /*
  * Softmax, LogSoftmax (src/ops/softmax.c, cl/softmax.cl) and ReduceMean
- * (src/ops/reduce.c, cl/reduce.cl) against src/ref: ranks 1 to 6, every
- * axis (negative ones too), axis length 1, odd lengths (7, 33, 129, 1000),
- * inputs with a large common offset, ReduceMean over single, trailing,
- * non-adjacent and all axes with the attribute and the opset-18 input
- * forms of 'axes'. Both kernels of each op (one work-item per row, one
- * work-group per row) run with forced work-group sizes 1, 3, 64 and 128,
- * as on devices that allow only that many (WEFT_TEST_MAX_LOCAL and
- * WEFT_TEST_REDUCE_PATH, read when a session prepares). Also run under
- * oclgrind; the larger cases run only outside it.
+ * (src/ops/reduce.c, cl/reduce.cl) against src/ref. Softmax: ranks 1 to 4,
+ * every axis (negative ones and the default too), axis length 1, odd
+ * lengths (7, 33, 129, 1000), inputs with a large common offset (1e4),
+ * NaN and infinities, and in place after another node. ReduceMean: ranks
+ * 0 to 6 over single, trailing (global average pool), non-adjacent and
+ * all axes, keepdims 0 and 1, axes as an attribute and as the opset-18
+ * constant input, noop_with_empty_axes, empty tensors. Both kernels of
+ * each op (one work-item per row, one work-group per row) also run with
+ * work-groups capped at 1, 3, 64 and 128, as on devices that allow only
+ * that many (WEFT_TEST_MAX_LOCAL and WEFT_TEST_REDUCE_PATH, read when a
+ * session prepares). Also run under oclgrind; the larger cases run only
+ * outside it.
  *
  * Tolerances, |got - want| <= atol + rtol * |want|:
  *  - Softmax, LogSoftmax: atol 1e-6, rtol 1e-5. OpenCL 1.2 allows exp and
@@ -29,7 +32,6 @@
 #include <string.h>
 
 #include "core/random.h"
-#include "graph/graph.h"
 #include "op_test.h"
 #include "ref/ref.h"
 #include "runtime/session.h"
@@ -227,8 +229,8 @@ static void test_softmax_special_values(void **state)
 
 /* In place: Neg's output dies at the Softmax, which then writes into the
  * same buffer (impl.inplace); the arena holding one tensor shows it did.
- * Under oclgrind this also checks the group kernel's barriers order every
- * read of a row before the writes. */
+ * Under oclgrind this also checks that the group kernel's barriers order
+ * every read of a row before the writes. */
 static void run_in_place(void **state, const char *op, int rank, const int64_t *dims, int64_t axis,
                          const char *what)
 {
@@ -269,9 +271,7 @@ static void run_in_place(void **state, const char *op, int rank, const int64_t *
     if (mem.planned_peak_bytes >= 2 * n * sizeof(float))
         fail_msg("%s %s: the arena holds %llu bytes, so %s did not run in place", op, what,
                  (unsigned long long)mem.planned_peak_bytes, op);
-    /* No poison here: the output is Neg's buffer, which Neg fills, and
-     * oclgrind 21.10 reports reads of memory written by a kernel after a
-     * clEnqueueFillBuffer as uninitialised. */
+    assert_weft_ok(weft_session_poison(s, NAN));
     weft_tensor out = {.name = "y", .data = got, .size_bytes = n * sizeof *got};
     assert_weft_ok(weft_session_run(s, &in, 1, &out, 1));
     const float *w = want.data;
@@ -473,11 +473,10 @@ static void test_reduce_mean_forced_local(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        /* First: before any clEnqueueFillBuffer (see run_in_place). */
-        cmocka_unit_test_teardown(test_softmax_in_place, unforce),
         cmocka_unit_test(test_softmax_every_axis),
         cmocka_unit_test_teardown(test_softmax_forced_local, unforce),
         cmocka_unit_test_teardown(test_softmax_special_values, unforce),
+        cmocka_unit_test_teardown(test_softmax_in_place, unforce),
         cmocka_unit_test(test_softmax_big),
         cmocka_unit_test(test_reduce_mean),
         cmocka_unit_test_teardown(test_reduce_mean_forced_local, unforce),

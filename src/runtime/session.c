@@ -120,6 +120,16 @@ static weft_status choose_impl(const weft_session *s, const weft_node *n, const 
 
 /* ---- Storages ------------------------------------------------------------- */
 
+/* WEFT_MEMORY_PLAN=off gives every tensor a buffer of its own and runs
+ * nothing in place: a way to tell a planning bug from a kernel bug, and
+ * what the oclgrind runs use (oclgrind 21.10 loses track of host writes
+ * through sub-buffers and reports their data as uninitialised). */
+static int memory_plan_enabled(void)
+{
+    const char *v = getenv("WEFT_MEMORY_PLAN");
+    return !(v && (strcmp(v, "off") == 0 || strcmp(v, "0") == 0));
+}
+
 static int new_storage(weft_session *s, weft_storage_kind kind, uint64_t bytes, int first)
 {
     weft_storage *st = &s->storages[s->storage_count];
@@ -183,7 +193,7 @@ static weft_status assign_storages(weft_session *s)
             int at = -1;
             if (k == 0 && in0 >= 0 && step->impl->alias) {
                 at = in0;
-            } else if (k == 0 && in0 >= 0 && step->impl->inplace) {
+            } else if (k == 0 && in0 >= 0 && step->impl->inplace && memory_plan_enabled()) {
                 weft_storage *cand = &s->storages[in0];
                 int shared = 0; /* input 0's buffer also feeds a later operand */
                 for (size_t j = 1; j < n->input_count; j++)
@@ -282,12 +292,15 @@ static weft_status allocate(weft_session *s)
     if (st != WEFT_OK)
         return st;
     /* One arena with a sub-buffer per tensor, unless it would exceed the
-     * device's largest allocation or WEFT_ARENA=off asks for one buffer per
-     * tensor (oclgrind 21.10 loses track of host writes through
-     * sub-buffers, so its runs use that). */
-    const char *arena_env = getenv("WEFT_ARENA");
-    int use_arena = total <= dev->max_alloc_bytes &&
-                    !(arena_env && (strcmp(arena_env, "off") == 0 || strcmp(arena_env, "0") == 0));
+     * device's largest allocation or the plan is off. */
+    int use_arena = total <= dev->max_alloc_bytes && memory_plan_enabled();
+    if (!use_arena) {
+        /* Report what is really allocated: every tensor on its own. */
+        s->memory.planned_peak_bytes = 0;
+        for (size_t i = 0; i < s->storage_count; i++)
+            if (s->storages[i].kind == WEFT_STORAGE_ARENA)
+                s->memory.planned_peak_bytes += s->storages[i].bytes;
+    }
     if (!use_arena)
         weft_log(WEFT_LOG_INFO, "session: one buffer per tensor (%llu bytes planned, device limit %llu)",
                  (unsigned long long)total, (unsigned long long)dev->max_alloc_bytes);
