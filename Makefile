@@ -87,6 +87,7 @@ test-asan:
 
 bench: deps build
 	./$(BUILD_DIR)/bench/bench_programs $(BENCH_ARGS)
+	./$(BUILD_DIR)/bench/bench_ops
 
 clean:
 	rm -rf -- "$(BUILD_DIR)" "$(ASAN_DIR)"
