@@ -35,7 +35,7 @@ help:
 	@echo "  demo    build, then 'weft devices' and 'weft selfcheck'"
 	@echo "  test    deps, build, ctest in $(BUILD_DIR)/ (with the oclgrind tests), then an"
 	@echo "          ASan+UBSan build in $(ASAN_DIR)/ and its ctest; ends with a summary line"
-	@echo "  bench   build, then run $(BUILD_DIR)/bench/bench_programs"
+	@echo "  bench   build, then run bench_programs (program creation) and bench_ops"
 	@echo "  clean   remove $(BUILD_DIR)/ and $(ASAN_DIR)/"
 
 deps:
