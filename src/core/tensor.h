@@ -29,7 +29,28 @@ int weft_shape_equal(const weft_shape *a, const weft_shape *b);
 weft_status weft_shape_broadcast(const weft_shape *a, const weft_shape *b, weft_shape *out);
 /* "[1,3,224,224]" into buf; returns buf. */
 char *weft_shape_format(const weft_shape *s, char *buf, size_t cap);
+
+/* The same, usable inline as a printf argument for messages:
+ * weft_shape_str(&v->shape).s lives until the end of the full expression. */
+typedef struct weft_shape_text {
+    char s[8 + WEFT_MAX_RANK * 22];
+} weft_shape_text;
+
+static inline weft_shape_text weft_shape_str(const weft_shape *shape)
+{
+    weft_shape_text t;
+    weft_shape_format(shape, t.s, sizeof t.s);
+    return t;
+}
 /* Row-major strides in elements. */
 void weft_shape_strides(const weft_shape *s, int64_t strides[WEFT_MAX_RANK]);
+/* Product of dims [from, to) of s: 1 when the range is empty. */
+static inline int64_t weft_shape_product(const weft_shape *s, int from, int to)
+{
+    int64_t p = 1;
+    for (int d = from; d < to; d++)
+        p *= s->dims[d];
+    return p;
+}
 
 #endif

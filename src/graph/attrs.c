@@ -177,12 +177,17 @@ const weft_attr *weft_node_attr(const weft_node *n, const char *name)
     return NULL;
 }
 
-static const char *const type_names[] = {"int", "float", "string", "ints", "floats"};
+const char *weft_attr_type_name(weft_attr_type type)
+{
+    static const char *const names[] = {"int", "float", "string", "ints", "floats"};
+    return names[type];
+}
 
 static weft_status wrong_type(const weft_node *n, const weft_attr *a, weft_attr_type want)
 {
     return weft_fail(WEFT_ERR_GRAPH, "node '%s' (%s): attribute '%s' is of type %s, expected %s",
-                     n->name, n->op, a->name, type_names[a->type], type_names[want]);
+                     n->name, n->op, a->name, weft_attr_type_name(a->type),
+                     weft_attr_type_name(want));
 }
 
 weft_status weft_node_attr_int(const weft_node *n, const char *name, int64_t def, int64_t *out)

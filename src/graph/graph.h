@@ -102,6 +102,8 @@ weft_status weft_graph_topo_order(const weft_graph *g, int **order, size_t *coun
  * them, so the shapes that depend on them can be inferred. */
 weft_status weft_graph_infer(weft_graph *g, int fold);
 
+/* "int", "float", "string", "ints" or "floats", for messages. */
+const char *weft_attr_type_name(weft_attr_type type);
 /* Attribute lookup on a node: NULL when absent. */
 const weft_attr *weft_node_attr(const weft_node *n, const char *name);
 /* Typed lookups with a default when absent; a present attribute of the

@@ -24,8 +24,8 @@ static weft_status conv_common(const weft_graph *g, const weft_node *n, infer_wi
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'W' ('%s') has shape %s; with X ('%s') of shape %s it needs "
                               "rank %d",
-                              wt->name, infer_fmt(&wt->shape).s, x->name, infer_fmt(&x->shape).s,
-                              x->shape.rank);
+                              wt->name, weft_shape_str(&wt->shape).s, x->name,
+                              weft_shape_str(&x->shape).s, x->shape.rank);
     size_t sp = (size_t)w->spatial;
     int given;
     if ((st = infer_attr_ints_fixed(n, "kernel_shape", sp, "one per spatial axis", 1, 1,
@@ -37,12 +37,12 @@ static weft_status conv_common(const weft_graph *g, const weft_node *n, infer_wi
             return weft_node_fail(n, WEFT_ERR_SHAPE,
                                   "attribute 'kernel_shape'[%zu] = %lld but W ('%s') of shape %s "
                                   "has a kernel of %lld there",
-                                  i, (long long)w->kernel[i], wt->name, infer_fmt(&wt->shape).s,
-                                  (long long)k);
+                                  i, (long long)w->kernel[i], wt->name,
+                                  weft_shape_str(&wt->shape).s, (long long)k);
         if (k < 1 || k > INFER_ATTR_MAX)
             return weft_node_fail(n, WEFT_ERR_SHAPE,
                                   "input 'W' ('%s') of shape %s has a kernel size of %lld",
-                                  wt->name, infer_fmt(&wt->shape).s, (long long)k);
+                                  wt->name, weft_shape_str(&wt->shape).s, (long long)k);
         w->kernel[i] = k;
     }
     return infer_window_attrs(n, 1, w);
@@ -56,7 +56,7 @@ static weft_status check_bias(const weft_graph *g, const weft_node *n, int64_t m
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'B' ('%s') has shape %s, expected [%lld] (one per output "
                               "channel)",
-                              b->name, infer_fmt(&b->shape).s, (long long)m);
+                              b->name, weft_shape_str(&b->shape).s, (long long)m);
     return WEFT_OK;
 }
 
@@ -78,13 +78,14 @@ weft_status weft_infer_conv(weft_graph *g, weft_node *n)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "attribute 'group' = %lld does not divide the %lld output channels "
                               "of W ('%s') %s",
-                              (long long)group, (long long)m, wt->name, infer_fmt(&wt->shape).s);
+                              (long long)group, (long long)m, wt->name,
+                              weft_shape_str(&wt->shape).s);
     if (cg != c / group)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'W' ('%s') of shape %s takes %lld channels per group, but X "
                               "('%s') has %lld channels in %lld groups (attribute 'group'): "
                               "expected %lld",
-                              wt->name, infer_fmt(&wt->shape).s, (long long)cg, x->name,
+                              wt->name, weft_shape_str(&wt->shape).s, (long long)cg, x->name,
                               (long long)c, (long long)group, (long long)(c / group));
     if ((st = check_bias(g, n, m)) != WEFT_OK)
         return st;
@@ -116,7 +117,7 @@ weft_status weft_infer_conv_transpose(weft_graph *g, weft_node *n)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'W' ('%s') of shape %s has %lld input channels but X ('%s') "
                               "has %lld (ConvTranspose weights are [C, M/group, k...])",
-                              wt->name, infer_fmt(&wt->shape).s, (long long)wt->shape.dims[0],
+                              wt->name, weft_shape_str(&wt->shape).s, (long long)wt->shape.dims[0],
                               x->name, (long long)c);
     if (!infer_mul(wt->shape.dims[1], group, &m))
         return weft_node_fail(n, WEFT_ERR_SHAPE, "the number of output channels overflows");
@@ -155,7 +156,7 @@ weft_status weft_infer_conv_transpose(weft_graph *g, weft_node *n)
         } else if (in < 1) {
             return weft_node_fail(n, WEFT_ERR_SHAPE,
                                   "input 'X' ('%s') of shape %s is empty on spatial axis %zu",
-                                  x->name, infer_fmt(&x->shape).s, i);
+                                  x->name, weft_shape_str(&x->shape).s, i);
         } else if (w.auto_pad == INFER_PAD_SAME_UPPER || w.auto_pad == INFER_PAD_SAME_LOWER) {
             if (!infer_mul(in, s, &o))
                 return weft_node_fail(n, WEFT_ERR_SHAPE, "the output size overflows");
@@ -194,20 +195,21 @@ weft_status weft_infer_gemm(weft_graph *g, weft_node *n)
     if (a->shape.rank != 2 || b->shape.rank != 2)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "inputs 'A' ('%s') %s and 'B' ('%s') %s must both be matrices",
-                              a->name, infer_fmt(&a->shape).s, b->name, infer_fmt(&b->shape).s);
+                              a->name, weft_shape_str(&a->shape).s, b->name,
+                              weft_shape_str(&b->shape).s);
     int64_t m = a->shape.dims[ta ? 1 : 0], k = a->shape.dims[ta ? 0 : 1];
     int64_t kb = b->shape.dims[tb ? 1 : 0], nn = b->shape.dims[tb ? 0 : 1];
     if (k != kb)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "inner dimensions differ: A ('%s') %s gives K = %lld (transA = "
                               "%lld), B ('%s') %s gives K = %lld (transB = %lld)",
-                              a->name, infer_fmt(&a->shape).s, (long long)k, (long long)ta,
-                              b->name, infer_fmt(&b->shape).s, (long long)kb, (long long)tb);
+                              a->name, weft_shape_str(&a->shape).s, (long long)k, (long long)ta,
+                              b->name, weft_shape_str(&b->shape).s, (long long)kb, (long long)tb);
     weft_shape out = {.rank = 2, .dims = {m, nn}};
     if (c && !infer_unidirectional(&out, &c->shape))
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'C' ('%s') of shape %s does not broadcast to the output %s",
-                              c->name, infer_fmt(&c->shape).s, infer_fmt(&out).s);
+                              c->name, weft_shape_str(&c->shape).s, weft_shape_str(&out).s);
     infer_set_output(g, n, 0, a->dtype, &out);
     return WEFT_OK;
 }
@@ -240,8 +242,8 @@ weft_status weft_infer_matmul(weft_graph *g, weft_node *n)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "inner dimensions differ: A ('%s') %s has K = %lld, B ('%s') %s has "
                               "K = %lld",
-                              a->name, infer_fmt(&a->shape).s, (long long)k, b->name,
-                              infer_fmt(&b->shape).s, (long long)kb);
+                              a->name, weft_shape_str(&a->shape).s, (long long)k, b->name,
+                              weft_shape_str(&b->shape).s, (long long)kb);
     weft_shape ba = {.rank = sa.rank - 2}, bb = {.rank = sb.rank - 2}, out;
     for (int i = 0; i < ba.rank; i++)
         ba.dims[i] = sa.dims[i];
@@ -251,7 +253,8 @@ weft_status weft_infer_matmul(weft_graph *g, weft_node *n)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "the batch dimensions of A ('%s') %s and B ('%s') %s do not "
                               "broadcast",
-                              a->name, infer_fmt(&a->shape).s, b->name, infer_fmt(&b->shape).s);
+                              a->name, weft_shape_str(&a->shape).s, b->name,
+                              weft_shape_str(&b->shape).s);
     if (a->shape.rank > 1)
         out.dims[out.rank++] = sa.dims[sa.rank - 2];
     if (b->shape.rank > 1)

@@ -32,12 +32,12 @@ weft_status weft_infer_broadcast(weft_graph *g, weft_node *n)
             if (i == 1)
                 return weft_node_fail(n, WEFT_ERR_SHAPE,
                                       "input shapes %s ('%s') and %s ('%s') do not broadcast",
-                                      infer_fmt(&first->shape).s, first->name,
-                                      infer_fmt(&v->shape).s, v->name);
+                                      weft_shape_str(&first->shape).s, first->name,
+                                      weft_shape_str(&v->shape).s, v->name);
             return weft_node_fail(n, WEFT_ERR_SHAPE,
                                   "input %zu ('%s') of shape %s does not broadcast with the shape "
                                   "%s of the inputs before it",
-                                  i, v->name, infer_fmt(&v->shape).s, infer_fmt(&out).s);
+                                  i, v->name, weft_shape_str(&v->shape).s, weft_shape_str(&out).s);
         }
         out = next;
     }
@@ -55,8 +55,8 @@ weft_status weft_infer_prelu(weft_graph *g, weft_node *n)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'slope' ('%s') of shape %s does not broadcast to the shape %s "
                               "of X ('%s')",
-                              slope->name, infer_fmt(&slope->shape).s, infer_fmt(&x->shape).s,
-                              x->name);
+                              slope->name, weft_shape_str(&slope->shape).s,
+                              weft_shape_str(&x->shape).s, x->name);
     infer_set_output(g, n, 0, x->dtype, &x->shape);
     return WEFT_OK;
 }
@@ -132,7 +132,7 @@ static weft_status check_bound(const weft_graph *g, const weft_node *n, size_t i
     if (weft_shape_numel(&v->shape) != 1 || v->shape.rank > 1)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input '%s' ('%s') has shape %s, expected a scalar", what, v->name,
-                              infer_fmt(&v->shape).s);
+                              weft_shape_str(&v->shape).s);
     return WEFT_OK;
 }
 
@@ -175,7 +175,7 @@ weft_status weft_infer_dropout(weft_graph *g, weft_node *n)
         if (r->dtype != WEFT_FLOAT32 || weft_shape_numel(&r->shape) != 1 || r->shape.rank > 1)
             return weft_node_fail(n, WEFT_ERR_GRAPH,
                                   "input 'ratio' ('%s') is %s %s, expected a float32 scalar",
-                                  r->name, weft_dtype_name(r->dtype), infer_fmt(&r->shape).s);
+                                  r->name, weft_dtype_name(r->dtype), weft_shape_str(&r->shape).s);
         const float *rv = infer_const_data(r);
         if (rv && !(rv[0] >= 0.0f && rv[0] < 1.0f))
             return weft_node_fail(n, WEFT_ERR_GRAPH,
@@ -217,7 +217,8 @@ weft_status weft_infer_softmax(weft_graph *g, weft_node *n)
     int64_t axis;
     int ax = 0;
     if ((st = weft_node_attr_int(n, "axis", -1, &axis)) != WEFT_OK ||
-        (st = infer_axis(n, "attribute 'axis'", axis, x->shape.rank, &ax)) != WEFT_OK)
+        (st = weft_params_axis(n, "attribute 'axis'", axis, x->shape.rank, &ax, NULL, 0)) !=
+            WEFT_OK)
         return st;
     infer_set_output(g, n, 0, x->dtype, &x->shape);
     return WEFT_OK;

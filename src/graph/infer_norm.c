@@ -18,7 +18,7 @@ static weft_status check_x(const weft_node *n, const weft_value *x, int min_rank
     if (x->shape.rank < min_rank)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'X' ('%s') has shape %s; %s needs rank >= %d", x->name,
-                              infer_fmt(&x->shape).s, n->op, min_rank);
+                              weft_shape_str(&x->shape).s, n->op, min_rank);
     return WEFT_OK;
 }
 
@@ -39,10 +39,11 @@ static weft_status check_per_channel(const weft_graph *g, const weft_node *n, si
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input '%s' ('%s') has shape %s, expected [%lld] (one per channel) "
                               "or [%lld] (one per group, opset 18)",
-                              what, v->name, infer_fmt(&v->shape).s, (long long)c, (long long)alt);
+                              what, v->name, weft_shape_str(&v->shape).s, (long long)c,
+                              (long long)alt);
     return weft_node_fail(n, WEFT_ERR_SHAPE,
                           "input '%s' ('%s') has shape %s, expected [%lld] (one per channel)",
-                          what, v->name, infer_fmt(&v->shape).s, (long long)c);
+                          what, v->name, weft_shape_str(&v->shape).s, (long long)c);
 }
 
 static weft_status check_epsilon(const weft_node *n)
@@ -139,7 +140,8 @@ weft_status weft_infer_layer_norm(weft_graph *g, weft_node *n)
     if ((st = check_x(n, x, 1)) != WEFT_OK || (st = check_epsilon(n)) != WEFT_OK ||
         (st = check_stash_type(n, &stash)) != WEFT_OK ||
         (st = weft_node_attr_int(n, "axis", -1, &axis)) != WEFT_OK ||
-        (st = infer_axis(n, "attribute 'axis'", axis, x->shape.rank, &ax)) != WEFT_OK)
+        (st = weft_params_axis(n, "attribute 'axis'", axis, x->shape.rank, &ax, NULL, 0)) !=
+            WEFT_OK)
         return st;
     /* Scale and B broadcast to the normalized shape X[axis:]. */
     weft_shape normalized = {.rank = x->shape.rank - ax};
@@ -156,8 +158,8 @@ weft_status weft_infer_layer_norm(weft_graph *g, weft_node *n)
             return weft_node_fail(n, WEFT_ERR_SHAPE,
                                   "input '%s' ('%s') of shape %s does not broadcast to the "
                                   "normalized shape %s (X[axis:], attribute 'axis' = %lld)",
-                                  names[i], v->name, infer_fmt(&v->shape).s,
-                                  infer_fmt(&normalized).s, (long long)axis);
+                                  names[i], v->name, weft_shape_str(&v->shape).s,
+                                  weft_shape_str(&normalized).s, (long long)axis);
     }
     /* Mean and InvStdDev: X's shape with the normalized axes set to 1, of
      * the stash type, which must then be float32. */
@@ -202,7 +204,8 @@ weft_status weft_infer_group_norm(weft_graph *g, weft_node *n)
     if (s->shape.dims[0] != b->shape.dims[0])
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'scale' ('%s') %s and input 'bias' ('%s') %s differ",
-                              s->name, infer_fmt(&s->shape).s, b->name, infer_fmt(&b->shape).s);
+                              s->name, weft_shape_str(&s->shape).s, b->name,
+                              weft_shape_str(&b->shape).s);
     infer_set_output(g, n, 0, x->dtype, &x->shape);
     return WEFT_OK;
 }

@@ -52,7 +52,7 @@ weft_status weft_infer_global_pool(weft_graph *g, weft_node *n)
     if (x->shape.rank < 3)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'X' ('%s') has shape %s; %s needs N, C and spatial axes",
-                              x->name, infer_fmt(&x->shape).s, n->op);
+                              x->name, weft_shape_str(&x->shape).s, n->op);
     if (strcmp(n->op, "GlobalLpPool") == 0) {
         int64_t p;
         if ((st = infer_attr_int_range(n, "p", 2, 1, INFER_ATTR_MAX, &p)) != WEFT_OK)
@@ -80,8 +80,8 @@ weft_status weft_infer_max_unpool(weft_graph *g, weft_node *n)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'I' ('%s') has shape %s but X ('%s') has shape %s; they must "
                               "be equal",
-                              idx->name, infer_fmt(&idx->shape).s, x->name,
-                              infer_fmt(&x->shape).s);
+                              idx->name, weft_shape_str(&idx->shape).s, x->name,
+                              weft_shape_str(&x->shape).s);
     if (!weft_node_attr(n, "kernel_shape"))
         return weft_node_fail(n, WEFT_ERR_GRAPH, "attribute 'kernel_shape' is required");
     size_t sp = (size_t)w.spatial;
@@ -89,7 +89,7 @@ weft_status weft_infer_max_unpool(weft_graph *g, weft_node *n)
                                     INFER_ATTR_MAX, w.kernel, NULL)) != WEFT_OK ||
         (st = infer_window_attrs(n, 0, &w)) != WEFT_OK)
         return st;
-    infer_ints os;
+    weft_ints os;
     if ((st = infer_const_ints(g, n, 2, "output_shape", &os)) != WEFT_OK)
         return st;
     weft_shape out = x->shape;
@@ -109,7 +109,7 @@ weft_status weft_infer_max_unpool(weft_graph *g, weft_node *n)
                                       "input 'output_shape' ('%s') = [%lld,%lld,...] must keep N "
                                       "and C of X ('%s') %s",
                                       infer_input_name(g, n, 2), (long long)os.v[0],
-                                      (long long)os.v[1], x->name, infer_fmt(&x->shape).s);
+                                      (long long)os.v[1], x->name, weft_shape_str(&x->shape).s);
             out.dims[i] = os.v[i];
         }
     } else {
@@ -119,7 +119,7 @@ weft_status weft_infer_max_unpool(weft_graph *g, weft_node *n)
             if (in < 1)
                 return weft_node_fail(n, WEFT_ERR_SHAPE,
                                       "input 'X' ('%s') of shape %s is empty on spatial axis %zu",
-                                      x->name, infer_fmt(&x->shape).s, i);
+                                      x->name, weft_shape_str(&x->shape).s, i);
             if (!infer_mul(in - 1, w.strides[i], &o) || !infer_add(o, w.kernel[i], &o))
                 return weft_node_fail(n, WEFT_ERR_SHAPE, "the output size overflows");
             o -= w.pads[i] + w.pads[i + sp];
@@ -190,7 +190,8 @@ weft_status weft_infer_resize(weft_graph *g, weft_node *n)
     if ((st = weft_node_attr_ints(n, "axes", &axes_attr, &naxes)) != WEFT_OK)
         return st;
     if (weft_node_attr(n, "axes")) {
-        if ((st = infer_axes(n, "attribute 'axes'", axes_attr, naxes, rank, ax)) != WEFT_OK)
+        if ((st = weft_params_axes(n, "attribute 'axes'", axes_attr, naxes, rank, ax, NULL, 0)) !=
+            WEFT_OK)
             return st;
     } else {
         naxes = (size_t)rank;
@@ -200,8 +201,8 @@ weft_status weft_infer_resize(weft_graph *g, weft_node *n)
     /* Opset 10 has inputs (X, scales); 11+ has (X, roi, scales, sizes).
      * roi only moves sampling points and does not change the shape. */
     size_t at_scales = n->input_count == 2 ? 1 : 2, at_sizes = 3;
-    infer_floats scales = {0};
-    infer_ints sizes = {0};
+    weft_floats scales = {0};
+    weft_ints sizes = {0};
     if (given(g, n, at_scales) &&
         (st = infer_const_floats(g, n, at_scales, "scales", &scales)) != WEFT_OK)
         return st;
@@ -277,7 +278,7 @@ weft_status weft_infer_upsample(weft_graph *g, weft_node *n)
     if (st != WEFT_OK)
         return st;
     /* scales: an attribute in opset 7, an input since opset 9. */
-    infer_floats scales = {0};
+    weft_floats scales = {0};
     const weft_attr *a = weft_node_attr(n, "scales");
     if (a && weft_node_input(g, n, 1))
         return weft_node_fail(n, WEFT_ERR_GRAPH,

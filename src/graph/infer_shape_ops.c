@@ -4,33 +4,13 @@
  * ReduceMean, Shape and Constant. Where ONNX moved an attribute to an input
  * (Split 'split', Slice 'starts'..., Squeeze/Unsqueeze/ReduceMean 'axes',
  * Pad 'pads'), both forms are read; the input must then be a constant.
+ * Those lists, axes, and the geometry of Slice, Pad and Transpose come from
+ * graph/op_params.h, which the reference and the kernels read them with.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "graph/infer_util.h"
 #include "graph/op_kind.h"
-
-/* "[0,2,1]" for messages. */
-typedef struct ints_text {
-    char s[160];
-} ints_text;
-
-static ints_text fmt_ints(const int64_t *v, size_t count)
-{
-    ints_text t;
-    size_t at = 0;
-    t.s[0] = '\0';
-    for (size_t i = 0; i <= count && at + 1 < sizeof t.s; i++) {
-        int w = i == count ? snprintf(t.s + at, sizeof t.s - at, "]")
-                           : snprintf(t.s + at, sizeof t.s - at, "%s%lld", i ? "," : "[",
-                                      (long long)v[i]);
-        at += w > 0 ? (size_t)w : 0;
-    }
-    if (count == 0)
-        snprintf(t.s, sizeof t.s, "[]");
-    return t;
-}
 
 weft_status weft_infer_concat(weft_graph *g, weft_node *n)
 {
@@ -47,7 +27,8 @@ weft_status weft_infer_concat(weft_graph *g, weft_node *n)
     if (first->shape.rank == 0)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 0 ('%s') is a scalar; Concat needs rank >= 1", first->name);
-    if ((st = infer_axis(n, "attribute 'axis'", axis, first->shape.rank, &ax)) != WEFT_OK)
+    if ((st = weft_params_axis(n, "attribute 'axis'", axis, first->shape.rank, &ax, NULL, 0)) !=
+        WEFT_OK)
         return st;
     weft_shape out = first->shape;
     for (size_t i = 1; i < n->input_count; i++) {
@@ -67,8 +48,8 @@ weft_status weft_infer_concat(weft_graph *g, weft_node *n)
             return weft_node_fail(n, WEFT_ERR_SHAPE,
                                   "input %zu ('%s') of shape %s does not match input 0 ('%s') of "
                                   "shape %s: only axis %d (attribute 'axis') may differ",
-                                  i, v->name, infer_fmt(&v->shape).s, first->name,
-                                  infer_fmt(&first->shape).s, ax);
+                                  i, v->name, weft_shape_str(&v->shape).s, first->name,
+                                  weft_shape_str(&first->shape).s, ax);
         if (!infer_add(out.dims[ax], v->shape.dims[ax], &out.dims[ax]))
             return weft_node_fail(n, WEFT_ERR_SHAPE, "the size of axis %d overflows", ax);
     }
@@ -88,12 +69,12 @@ weft_status weft_infer_split(weft_graph *g, weft_node *n)
     if (rank == 0)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'input' ('%s') is a scalar; Split needs rank >= 1", x->name);
-    if ((st = infer_axis(n, "attribute 'axis'", axis, rank, &ax)) != WEFT_OK)
+    if ((st = weft_params_axis(n, "attribute 'axis'", axis, rank, &ax, NULL, 0)) != WEFT_OK)
         return st;
     int has_num = weft_node_attr(n, "num_outputs") != NULL;
     if (has_num && (st = weft_node_attr_int(n, "num_outputs", 0, &num)) != WEFT_OK)
         return st;
-    infer_ints split;
+    weft_ints split;
     if ((st = infer_ints_attr_or_input(g, n, "split", 1, &split)) != WEFT_OK)
         return st;
     size_t outs = n->output_count;
@@ -119,8 +100,8 @@ weft_status weft_infer_split(weft_graph *g, weft_node *n)
             return weft_node_fail(n, WEFT_ERR_SHAPE,
                                   "'split' %s adds up to %lld but axis %d of input '%s' has size "
                                   "%lld",
-                                  fmt_ints(split.v, split.count).s, (long long)sum, ax, x->name,
-                                  (long long)dim);
+                                  weft_ints_str(split.v, split.count).s, (long long)sum, ax,
+                                  x->name, (long long)dim);
         for (size_t i = 0; i < outs; i++) {
             part.dims[ax] = split.v[i];
             infer_set_output(g, n, i, x->dtype, &part);
@@ -160,75 +141,17 @@ weft_status weft_infer_split(weft_graph *g, weft_node *n)
     return WEFT_OK;
 }
 
-static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
 weft_status weft_infer_slice(weft_graph *g, weft_node *n)
 {
-    const weft_value *x = weft_node_input(g, n, 0);
-    int rank = x->shape.rank;
-    infer_ints starts, ends, axes, steps;
-    weft_status st;
-    if ((st = infer_ints_attr_or_input(g, n, "starts", 1, &starts)) != WEFT_OK ||
-        (st = infer_ints_attr_or_input(g, n, "ends", 2, &ends)) != WEFT_OK ||
-        (st = infer_ints_attr_or_input(g, n, "axes", 3, &axes)) != WEFT_OK ||
-        (st = infer_const_ints(g, n, 4, "steps", &steps)) != WEFT_OK)
+    const weft_value *x = weft_node_input(g, n, 0), *in[WEFT_SLICE_INPUTS];
+    weft_params_inputs(g, n, in, WEFT_SLICE_INPUTS);
+    weft_slice sl;
+    weft_status st = weft_params_slice(n, in, &sl, NULL, 0);
+    if (st != WEFT_OK)
         return st;
-    if (!starts.present || !ends.present)
-        return weft_node_fail(n, WEFT_ERR_GRAPH,
-                              "'%s' is required (an input since opset 10, an attribute before)",
-                              starts.present ? "ends" : "starts");
-    size_t k = starts.count;
-    if (ends.count != k)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "'starts' has %zu values but 'ends' has %zu", k,
-                              ends.count);
-    if (axes.present && axes.count != k)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "'axes' has %zu values but 'starts' has %zu",
-                              axes.count, k);
-    if (steps.present && steps.count != k)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "'steps' has %zu values but 'starts' has %zu",
-                              steps.count, k);
-    if (k > (size_t)rank)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "'starts' has %zu values but the data has rank %d",
-                              k, rank);
-    int ax[WEFT_MAX_RANK];
-    if (axes.present) {
-        if ((st = infer_axes(n, "'axes'", axes.v, k, rank, ax)) != WEFT_OK)
-            return st;
-    } else {
-        for (size_t i = 0; i < k; i++)
-            ax[i] = (int)i;
-    }
-    weft_shape out = x->shape;
-    for (size_t i = 0; i < k; i++) {
-        int64_t step = steps.present ? steps.v[i] : 1;
-        if (step == 0)
-            return weft_node_fail(n, WEFT_ERR_GRAPH, "'steps'[%zu] is 0", i);
-        int64_t dim = x->shape.dims[ax[i]];
-        int64_t s = starts.v[i], e = ends.v[i];
-        if (s < 0)
-            s += dim;
-        if (e < 0)
-            e += dim;
-        int64_t len;
-        if (step > 0) {
-            s = clamp64(s, 0, dim);
-            e = clamp64(e, 0, dim);
-            len = e > s ? (e - s - 1) / step + 1 : 0;
-        } else if (dim == 0) {
-            len = 0;
-        } else {
-            s = clamp64(s, 0, dim - 1);
-            e = clamp64(e, -1, dim - 1);
-            /* -INT64_MIN overflows; a step that large takes one element
-             * anyway. */
-            int64_t mag = step == INT64_MIN ? INT64_MAX : -step;
-            len = s > e ? (s - e - 1) / mag + 1 : 0;
-        }
-        out.dims[ax[i]] = len;
-    }
+    weft_shape out = {.rank = x->shape.rank};
+    for (int d = 0; d < out.rank; d++)
+        out.dims[d] = sl.count[d];
     infer_set_output(g, n, 0, x->dtype, &out);
     return WEFT_OK;
 }
@@ -259,7 +182,7 @@ weft_status weft_infer_flatten(weft_graph *g, weft_node *n)
 weft_status weft_infer_reshape(weft_graph *g, weft_node *n)
 {
     const weft_value *x = weft_node_input(g, n, 0);
-    infer_ints shape;
+    weft_ints shape;
     int64_t allowzero;
     weft_status st = infer_attr_int_range(n, "allowzero", 0, 0, 1, &allowzero);
     if (st != WEFT_OK || (st = infer_const_ints(g, n, 1, "shape", &shape)) != WEFT_OK)
@@ -277,7 +200,7 @@ weft_status weft_infer_reshape(weft_graph *g, weft_node *n)
                 return weft_node_fail(n, WEFT_ERR_GRAPH,
                                       "input 'shape' ('%s') = %s has more than one -1",
                                       infer_input_name(g, n, 1),
-                                      fmt_ints(shape.v, shape.count).s);
+                                      weft_ints_str(shape.v, shape.count).s);
             infer_at = (int)i;
             out.dims[i] = 1;
         } else if (d < -1) {
@@ -299,25 +222,25 @@ weft_status weft_infer_reshape(weft_graph *g, weft_node *n)
         return weft_node_fail(n, WEFT_ERR_GRAPH,
                               "input 'shape' ('%s') = %s has both 0 and -1, which attribute "
                               "'allowzero' = 1 forbids",
-                              infer_input_name(g, n, 1), fmt_ints(shape.v, shape.count).s);
+                              infer_input_name(g, n, 1), weft_ints_str(shape.v, shape.count).s);
     int64_t known = 1, numel = weft_shape_numel(&x->shape);
     for (int i = 0; i < out.rank; i++)
         if (!infer_mul(known, out.dims[i], &known))
             return weft_node_fail(n, WEFT_ERR_SHAPE, "input 'shape' ('%s') = %s overflows",
-                                  infer_input_name(g, n, 1), fmt_ints(shape.v, shape.count).s);
+                                  infer_input_name(g, n, 1), weft_ints_str(shape.v, shape.count).s);
     if (infer_at >= 0) {
         if (known == 0 || numel % known != 0)
             return weft_node_fail(n, WEFT_ERR_SHAPE,
                                   "input 'shape' ('%s') = %s: no size for the -1 dim turns the "
                                   "%lld elements of data %s into that shape",
-                                  infer_input_name(g, n, 1), fmt_ints(shape.v, shape.count).s,
-                                  (long long)numel, infer_fmt(&x->shape).s);
+                                  infer_input_name(g, n, 1), weft_ints_str(shape.v, shape.count).s,
+                                  (long long)numel, weft_shape_str(&x->shape).s);
         out.dims[infer_at] = numel / known;
     } else if (known != numel) {
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'shape' ('%s') = %s has %lld elements but data %s has %lld",
-                              infer_input_name(g, n, 1), fmt_ints(shape.v, shape.count).s,
-                              (long long)known, infer_fmt(&x->shape).s, (long long)numel);
+                              infer_input_name(g, n, 1), weft_ints_str(shape.v, shape.count).s,
+                              (long long)known, weft_shape_str(&x->shape).s, (long long)numel);
     }
     infer_set_output(g, n, 0, x->dtype, &out);
     return WEFT_OK;
@@ -326,33 +249,13 @@ weft_status weft_infer_reshape(weft_graph *g, weft_node *n)
 weft_status weft_infer_transpose(weft_graph *g, weft_node *n)
 {
     const weft_value *x = weft_node_input(g, n, 0);
-    int rank = x->shape.rank;
-    const int64_t *perm;
-    size_t count;
-    weft_status st = weft_node_attr_ints(n, "perm", &perm, &count);
+    int perm[WEFT_MAX_RANK];
+    weft_status st = weft_params_perm(n, x, perm, NULL, 0);
     if (st != WEFT_OK)
         return st;
-    weft_shape out = {.rank = rank};
-    if (!weft_node_attr(n, "perm")) {
-        for (int i = 0; i < rank; i++)
-            out.dims[i] = x->shape.dims[rank - 1 - i];
-        infer_set_output(g, n, 0, x->dtype, &out);
-        return WEFT_OK;
-    }
-    int seen[WEFT_MAX_RANK] = {0};
-    int ok = count == (size_t)rank;
-    for (size_t i = 0; i < count && ok; i++) {
-        ok = perm[i] >= 0 && perm[i] < rank && !seen[perm[i]];
-        if (ok) {
-            seen[perm[i]] = 1;
-            out.dims[i] = x->shape.dims[perm[i]];
-        }
-    }
-    if (!ok)
-        return weft_node_fail(n, WEFT_ERR_GRAPH,
-                              "attribute 'perm' = %s is not a permutation of the %d axes of input "
-                              "'data' ('%s')",
-                              fmt_ints(perm, count).s, rank, x->name);
+    weft_shape out = {.rank = x->shape.rank};
+    for (int i = 0; i < out.rank; i++)
+        out.dims[i] = x->shape.dims[perm[i]];
     infer_set_output(g, n, 0, x->dtype, &out);
     return WEFT_OK;
 }
@@ -361,7 +264,7 @@ weft_status weft_infer_squeeze(weft_graph *g, weft_node *n)
 {
     const weft_value *x = weft_node_input(g, n, 0);
     int rank = x->shape.rank;
-    infer_ints axes;
+    weft_ints axes;
     weft_status st = infer_ints_attr_or_input(g, n, "axes", 1, &axes);
     if (st != WEFT_OK)
         return st;
@@ -371,14 +274,14 @@ weft_status weft_infer_squeeze(weft_graph *g, weft_node *n)
             drop[i] = x->shape.dims[i] == 1;
     } else {
         int ax[WEFT_MAX_RANK];
-        if ((st = infer_axes(n, "'axes'", axes.v, axes.count, rank, ax)) != WEFT_OK)
+        if ((st = weft_params_axes(n, "'axes'", axes.v, axes.count, rank, ax, NULL, 0)) != WEFT_OK)
             return st;
         for (size_t i = 0; i < axes.count; i++) {
             if (x->shape.dims[ax[i]] != 1)
                 return weft_node_fail(n, WEFT_ERR_SHAPE,
                                       "'axes' names axis %d of input 'data' ('%s') %s, which has "
                                       "size %lld; only size-1 axes can be squeezed",
-                                      ax[i], x->name, infer_fmt(&x->shape).s,
+                                      ax[i], x->name, weft_shape_str(&x->shape).s,
                                       (long long)x->shape.dims[ax[i]]);
             drop[ax[i]] = 1;
         }
@@ -394,7 +297,7 @@ weft_status weft_infer_squeeze(weft_graph *g, weft_node *n)
 weft_status weft_infer_unsqueeze(weft_graph *g, weft_node *n)
 {
     const weft_value *x = weft_node_input(g, n, 0);
-    infer_ints axes;
+    weft_ints axes;
     weft_status st = infer_ints_attr_or_input(g, n, "axes", 1, &axes);
     if (st != WEFT_OK)
         return st;
@@ -406,11 +309,10 @@ weft_status weft_infer_unsqueeze(weft_graph *g, weft_node *n)
                               "'axes' makes rank %zu; weft supports up to %d",
                               (size_t)x->shape.rank + axes.count, WEFT_MAX_RANK);
     int rank = x->shape.rank + (int)axes.count;
-    int ax[WEFT_MAX_RANK], insert[WEFT_MAX_RANK] = {0};
-    if ((st = infer_axes(n, "'axes'", axes.v, axes.count, rank, ax)) != WEFT_OK)
+    int insert[WEFT_MAX_RANK];
+    if ((st = weft_params_axis_flags(n, "'axes'", axes.v, axes.count, rank, insert, NULL, 0)) !=
+        WEFT_OK)
         return st;
-    for (size_t i = 0; i < axes.count; i++)
-        insert[ax[i]] = 1;
     weft_shape out = {.rank = rank};
     for (int i = 0, from = 0; i < rank; i++)
         out.dims[i] = insert[i] ? 1 : x->shape.dims[from++];
@@ -421,7 +323,6 @@ weft_status weft_infer_unsqueeze(weft_graph *g, weft_node *n)
 weft_status weft_infer_pad(weft_graph *g, weft_node *n)
 {
     const weft_value *x = weft_node_input(g, n, 0);
-    int rank = x->shape.rank;
     const char *mode;
     static const char *const modes[] = {"constant", "reflect", "edge", "wrap", NULL};
     weft_status st = infer_attr_choice(n, "mode", "constant", modes, &mode);
@@ -447,42 +348,14 @@ weft_status weft_infer_pad(weft_graph *g, weft_node *n)
         if (weft_shape_numel(&cv->shape) != 1 || cv->shape.rank > 1)
             return weft_node_fail(n, WEFT_ERR_SHAPE,
                                   "input 'constant_value' ('%s') has shape %s, expected a scalar",
-                                  cv->name, infer_fmt(&cv->shape).s);
+                                  cv->name, weft_shape_str(&cv->shape).s);
     }
-    infer_ints pads, axes;
-    if ((st = infer_ints_attr_or_input(g, n, "pads", 1, &pads)) != WEFT_OK ||
-        (st = infer_const_ints(g, n, 3, "axes", &axes)) != WEFT_OK)
+    const weft_value *in[WEFT_PAD_INPUTS];
+    weft_params_inputs(g, n, in, WEFT_PAD_INPUTS);
+    weft_pad pad;
+    if ((st = weft_params_pad(n, in, &pad, NULL, 0)) != WEFT_OK)
         return st;
-    if (!pads.present)
-        return weft_node_fail(n, WEFT_ERR_GRAPH,
-                              "'pads' is required (an input since opset 11, an attribute before)");
-    int ax[WEFT_MAX_RANK];
-    size_t count = (size_t)rank;
-    if (axes.present) {
-        count = axes.count;
-        if ((st = infer_axes(n, "input 'axes'", axes.v, count, rank, ax)) != WEFT_OK)
-            return st;
-    } else {
-        for (int i = 0; i < rank; i++)
-            ax[i] = i;
-    }
-    if (pads.count != 2 * count)
-        return weft_node_fail(n, WEFT_ERR_GRAPH,
-                              "'pads' has %zu values, expected %zu (a begin and an end for each of "
-                              "%zu axes)",
-                              pads.count, 2 * count, count);
-    weft_shape out = x->shape;
-    for (size_t i = 0; i < count; i++) {
-        int64_t d = x->shape.dims[ax[i]], r;
-        if (!infer_add(d, pads.v[i], &r) || !infer_add(r, pads.v[i + count], &r) || r < 0)
-            return weft_node_fail(n, WEFT_ERR_SHAPE,
-                                  "'pads' %lld and %lld on axis %d of size %lld give an invalid "
-                                  "size",
-                                  (long long)pads.v[i], (long long)pads.v[i + count], ax[i],
-                                  (long long)d);
-        out.dims[ax[i]] = r;
-    }
-    infer_set_output(g, n, 0, x->dtype, &out);
+    infer_set_output(g, n, 0, x->dtype, &pad.out);
     return WEFT_OK;
 }
 
@@ -498,7 +371,7 @@ static weft_status blocksize(const weft_graph *g, const weft_node *n, int64_t *b
                               (long long)*b);
     if (x->shape.rank != 4)
         return weft_node_fail(n, WEFT_ERR_SHAPE, "input 'input' ('%s') has shape %s, expected NCHW",
-                              x->name, infer_fmt(&x->shape).s);
+                              x->name, weft_shape_str(&x->shape).s);
     return WEFT_OK;
 }
 
@@ -536,7 +409,7 @@ weft_status weft_infer_space_to_depth(weft_graph *g, weft_node *n)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "the height and width of input '%s' %s are not divisible by "
                               "attribute 'blocksize' = %lld",
-                              x->name, infer_fmt(&x->shape).s, (long long)b);
+                              x->name, weft_shape_str(&x->shape).s, (long long)b);
     out.dims[2] /= b;
     out.dims[3] /= b;
     if (!infer_mul(out.dims[1], b * b, &out.dims[1]))
@@ -550,23 +423,13 @@ weft_status weft_infer_reduce(weft_graph *g, weft_node *n)
     const weft_value *x = weft_node_input(g, n, 0);
     int rank = x->shape.rank;
     int64_t keepdims, noop;
-    infer_ints axes;
+    int reduce[WEFT_MAX_RANK];
     weft_status st;
     if ((st = infer_attr_int_range(n, "keepdims", 1, 0, 1, &keepdims)) != WEFT_OK ||
         (st = infer_attr_int_range(n, "noop_with_empty_axes", 0, 0, 1, &noop)) != WEFT_OK ||
-        (st = infer_ints_attr_or_input(g, n, "axes", 1, &axes)) != WEFT_OK)
+        (st = weft_params_reduce_axes(n, rank, weft_node_input(g, n, 1), noop, reduce, NULL, 0)) !=
+            WEFT_OK)
         return st;
-    int reduce[WEFT_MAX_RANK] = {0};
-    if (!axes.present || axes.count == 0) {
-        for (int i = 0; i < rank; i++)
-            reduce[i] = !noop;
-    } else {
-        int ax[WEFT_MAX_RANK];
-        if ((st = infer_axes(n, "'axes'", axes.v, axes.count, rank, ax)) != WEFT_OK)
-            return st;
-        for (size_t i = 0; i < axes.count; i++)
-            reduce[ax[i]] = 1;
-    }
     weft_shape out = {.rank = 0};
     for (int i = 0; i < rank; i++) {
         if (!reduce[i])
@@ -582,7 +445,7 @@ weft_status weft_infer_shape_of(weft_graph *g, weft_node *n)
 {
     const weft_value *x = weft_node_input(g, n, 0);
     int64_t start, end;
-    weft_status st = infer_shape_range(n, x->shape.rank, &start, &end);
+    weft_status st = weft_params_shape_range(n, x->shape.rank, &start, &end, NULL, 0);
     if (st != WEFT_OK)
         return st;
     weft_shape out = {.rank = 1, .dims = {end - start}};

@@ -22,23 +22,11 @@
 #include <string.h>
 
 #include "graph/graph.h"
+#include "graph/op_params.h"
 
 /* Attribute values that size windows, strides and blocks stay below this,
  * so that shape arithmetic on them cannot overflow int64. */
 #define INFER_ATTR_MAX ((int64_t)INT32_MAX)
-
-/* "[1,3,224,224]" usable inline as a printf argument:
- * infer_fmt(&v->shape).s lives until the end of the full expression. */
-typedef struct infer_shape_text {
-    char s[8 + WEFT_MAX_RANK * 22];
-} infer_shape_text;
-
-static inline infer_shape_text infer_fmt(const weft_shape *shape)
-{
-    infer_shape_text t;
-    weft_shape_format(shape, t.s, sizeof t.s);
-    return t;
-}
 
 /* The value name of input i, "" when absent. */
 static inline const char *infer_input_name(const weft_graph *g, const weft_node *n, size_t i)
@@ -94,38 +82,6 @@ static inline weft_status infer_same_dtype(const weft_node *n, const weft_value 
                               "have the same data type",
                               what, v->name, weft_dtype_name(v->dtype), ref_what, ref->name,
                               weft_dtype_name(ref->dtype));
-    return WEFT_OK;
-}
-
-/* An axis in [-rank, rank-1] made non-negative; `what` names where it
- * came from ("attribute 'axis'", "input 'axes' ('ax')"). */
-static inline weft_status infer_axis(const weft_node *n, const char *what, int64_t axis, int rank,
-                                     int *out)
-{
-    if (axis < -(int64_t)rank || axis >= rank)
-        return weft_node_fail(n, WEFT_ERR_GRAPH,
-                              "%s = %lld is out of range [%d, %d] for an input of rank %d", what,
-                              (long long)axis, -rank, rank - 1, rank);
-    *out = (int)(axis < 0 ? axis + rank : axis);
-    return WEFT_OK;
-}
-
-/* A list of axes normalised into out[] (rank entries at most), with
- * repeats refused. */
-static inline weft_status infer_axes(const weft_node *n, const char *what, const int64_t *axes,
-                                     size_t count, int rank, int *out)
-{
-    if (count > (size_t)rank)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "%s has %zu axes but the input has rank %d",
-                              what, count, rank);
-    for (size_t i = 0; i < count; i++) {
-        weft_status st = infer_axis(n, what, axes[i], rank, &out[i]);
-        if (st != WEFT_OK)
-            return st;
-        for (size_t k = 0; k < i; k++)
-            if (out[k] == out[i])
-                return weft_node_fail(n, WEFT_ERR_GRAPH, "%s names axis %d twice", what, out[i]);
-    }
     return WEFT_OK;
 }
 
@@ -206,41 +162,6 @@ static inline weft_status infer_attr_choice(const weft_node *n, const char *name
 
 /* ---- Constant inputs ---------------------------------------------------- */
 
-/* Values of a constant int64 or float32 input. present is 0 when the input
- * is absent; count may be 0 (an empty tensor). v points into the graph or
- * into scratch. */
-typedef struct infer_ints {
-    const int64_t *v;
-    size_t count;
-    int present;
-} infer_ints;
-
-typedef struct infer_floats {
-    const float *v;
-    size_t count;
-    int present;
-} infer_floats;
-
-/* The range [start, end) of the dims a Shape node outputs for an input of
- * rank `rank` (opset 15: negative counts from the back, then clamped). */
-static inline weft_status infer_shape_range(const weft_node *n, int rank, int64_t *start,
-                                            int64_t *end)
-{
-    weft_status st = weft_node_attr_int(n, "start", 0, start);
-    if (st == WEFT_OK)
-        st = weft_node_attr_int(n, "end", rank, end);
-    if (st != WEFT_OK)
-        return st;
-    int64_t r = rank;
-    *start = *start < 0 ? *start + r : *start;
-    *end = *end < 0 ? *end + r : *end;
-    *start = *start < 0 ? 0 : *start > r ? r : *start;
-    *end = *end < 0 ? 0 : *end > r ? r : *end;
-    if (*end < *start)
-        *end = *start;
-    return WEFT_OK;
-}
-
 /* The data of a constant value, or NULL. Validation folds Shape and
  * Constant nodes (and ops on constants) as it reaches them, so a value
  * computable before running is a constant by the time its consumers are
@@ -250,51 +171,19 @@ static inline const void *infer_const_data(const weft_value *v)
     return v->kind == WEFT_VALUE_CONSTANT ? v->data : NULL;
 }
 
-/* Checks that input i, when present, is a constant of `dtype` and rank 0
- * or 1; gives its data and element count. */
-static inline weft_status infer_const_input(const weft_graph *g, const weft_node *n, size_t i,
-                                            const char *what, weft_dtype dtype,
-                                            const void **data, size_t *count, int *present)
-{
-    const weft_value *v = weft_node_input(g, n, i);
-    *data = NULL;
-    *count = 0;
-    *present = v != NULL;
-    if (!v)
-        return WEFT_OK;
-    if (v->dtype != dtype)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "input '%s' ('%s') is %s, expected %s", what,
-                              v->name, weft_dtype_name(v->dtype), weft_dtype_name(dtype));
-    if (v->shape.rank > 1)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "input '%s' ('%s') has shape %s, expected 1-D",
-                              what, v->name, infer_fmt(&v->shape).s);
-    const void *d = infer_const_data(v);
-    if (!d)
-        return weft_node_fail(n, WEFT_ERR_UNSUPPORTED,
-                              "input '%s' ('%s') is computed by the graph; weft needs it to be a "
-                              "constant to infer shapes",
-                              what, v->name);
-    *data = d;
-    *count = (size_t)weft_shape_numel(&v->shape);
-    return WEFT_OK;
-}
-
+/* Constant input i of the node (graph/op_params.h), reported on the node. */
 static inline weft_status infer_const_ints(const weft_graph *g, const weft_node *n, size_t i,
-                                           const char *what, infer_ints *out)
+                                           const char *what, weft_ints *out)
 {
-    const void *d;
-    weft_status st =
-        infer_const_input(g, n, i, what, WEFT_INT64, &d, &out->count, &out->present);
-    out->v = d;
-    return st;
+    return weft_params_const_ints(n, weft_node_input(g, n, i), what, out, NULL, 0);
 }
 
 static inline weft_status infer_const_floats(const weft_graph *g, const weft_node *n, size_t i,
-                                             const char *what, infer_floats *out)
+                                             const char *what, weft_floats *out)
 {
     const void *d;
-    weft_status st =
-        infer_const_input(g, n, i, what, WEFT_FLOAT32, &d, &out->count, &out->present);
+    weft_status st = weft_params_const(n, weft_node_input(g, n, i), what, WEFT_FLOAT32, &d,
+                                       &out->count, &out->present, NULL, 0);
     out->v = d;
     return st;
 }
@@ -302,19 +191,9 @@ static inline weft_status infer_const_floats(const weft_graph *g, const weft_nod
 /* The ints of attribute `name` (older opsets) or of input i (newer ones);
  * both given is an error. */
 static inline weft_status infer_ints_attr_or_input(const weft_graph *g, const weft_node *n,
-                                                   const char *name, size_t i, infer_ints *out)
+                                                   const char *name, size_t i, weft_ints *out)
 {
-    const weft_attr *a = weft_node_attr(n, name);
-    if (a && weft_node_input(g, n, i))
-        return weft_node_fail(n, WEFT_ERR_GRAPH,
-                              "'%s' is given both as an attribute (older opsets) and as input %zu "
-                              "('%s'); give one",
-                              name, i, infer_input_name(g, n, i));
-    if (a) {
-        out->present = 1;
-        return weft_node_attr_ints(n, name, &out->v, &out->count);
-    }
-    return infer_const_ints(g, n, i, name, out);
+    return weft_params_ints(n, name, i, weft_node_input(g, n, i), out, NULL, 0);
 }
 
 /* ---- Checked arithmetic on non-negative sizes ----------------------------- */
@@ -387,7 +266,7 @@ static inline weft_status infer_spatial(const weft_node *n, const weft_value *x,
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input '%s' ('%s') has shape %s; %s needs N, C and 1 to 3 spatial "
                               "axes",
-                              what, x->name, infer_fmt(&x->shape).s, n->op);
+                              what, x->name, weft_shape_str(&x->shape).s, n->op);
     if (x->shape.rank > 5)
         return weft_node_fail(n, WEFT_ERR_UNSUPPORTED,
                               "input '%s' ('%s') has %d spatial axes; weft runs %s with 1 to 3",

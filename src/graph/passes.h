@@ -31,6 +31,14 @@ weft_status weft_pass_fold_constants(weft_graph *g, size_t max_bytes, size_t *ch
 int weft_node_foldable(const weft_graph *g, const weft_node *n, size_t max_bytes);
 weft_status weft_fold_node(weft_graph *g, weft_node *n);
 
+/* BatchNormalization (inference form) folded into the Conv,
+ * ConvTranspose or Gemm producing its input, when only the BN reads that
+ * output and the weights, bias and BN parameters are float32 constants:
+ * new weights and bias become new constants, the producer writes the
+ * BN's output and the BN is marked removed (pass_fold_batch_norm.c). Not
+ * part of weft_graph_simplify yet. */
+weft_status weft_pass_fold_batch_norm(weft_graph *g, size_t *changed);
+
 /* The usual sequence before planning: validate, the passes above, compact,
  * validate again. */
 weft_status weft_graph_simplify(weft_graph *g);

@@ -64,11 +64,6 @@ static double bandwidth_cost(const weft_graph *g, const weft_node *n, const weft
     return y ? (double)weft_shape_numel(&y->shape) * 4.0 * (double)(n->input_count + 1) / 10e9 : 0;
 }
 
-static size_t round_up(size_t n, size_t m)
-{
-    return (n + m - 1) / m * m;
-}
-
 /* ---- Unary ------------------------------------------------------------ */
 
 typedef struct unary_state {
@@ -174,10 +169,8 @@ static weft_status unary_prepare(weft_prepare *p)
     weft_options_init(&o);
     weft_options_define_int(&o, "OP", code);
     st = weft_op_kernel(p, "eltwise", &o, "unary_f32", &s->kernel);
-    if (st == WEFT_OK) {
-        size_t limit = weft_op_max_local(p, s->kernel);
-        s->local = limit < 64 ? limit : 64;
-    }
+    if (st == WEFT_OK)
+        s->local = weft_op_local_size(p, s->kernel, 64);
     return st;
 }
 
@@ -188,8 +181,7 @@ static weft_status unary_enqueue(weft_run *r)
     weft_arg args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(r->outputs[0].mem), WEFT_ARG(n),
                        WEFT_ARG(s->alpha), WEFT_ARG(s->beta)};
     weft_status st = weft_op_set_args(r, s->kernel, args, 5);
-    size_t global = round_up(n, s->local);
-    return st != WEFT_OK ? st : weft_op_launch(r, s->kernel, 1, &global, &s->local);
+    return st != WEFT_OK ? st : weft_op_launch_1d(r, s->kernel, n, s->local);
 }
 
 const weft_op_impl weft_impl_unary = {
@@ -326,10 +318,8 @@ static weft_status binary_prepare(weft_prepare *p)
         if (st == WEFT_OK)
             st = weft_op_kernel(p, "eltwise", &o, "binary_f32", &step->kernel);
     }
-    if (st == WEFT_OK) {
-        size_t limit = weft_op_max_local(p, s->steps[0].kernel);
-        s->local = limit < 64 ? limit : 64;
-    }
+    if (st == WEFT_OK)
+        s->local = weft_op_local_size(p, s->steps[0].kernel, 64);
     return st;
 }
 
@@ -337,14 +327,13 @@ static weft_status binary_enqueue(weft_run *r)
 {
     binary_state *s = r->state;
     cl_uint n = (cl_uint)weft_shape_numel(&r->outputs[0].shape);
-    size_t global = round_up(n, s->local);
     weft_status st = WEFT_OK;
     if (s->copy_only) {
         float zero = 0;
         weft_arg args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(r->outputs[0].mem), WEFT_ARG(n),
                            WEFT_ARG(zero), WEFT_ARG(zero)};
         st = weft_op_set_args(r, s->steps[0].kernel, args, 5);
-        return st != WEFT_OK ? st : weft_op_launch(r, s->steps[0].kernel, 1, &global, &s->local);
+        return st != WEFT_OK ? st : weft_op_launch_1d(r, s->steps[0].kernel, n, s->local);
     }
     for (size_t i = 0; i < s->count && st == WEFT_OK; i++) {
         binary_step *step = &s->steps[i];
@@ -353,7 +342,7 @@ static weft_status binary_enqueue(weft_run *r)
                            WEFT_ARG(r->outputs[0].mem), WEFT_ARG(n), WEFT_ARG(step->meta)};
         st = weft_op_set_args(r, step->kernel, args, 5);
         if (st == WEFT_OK)
-            st = weft_op_launch(r, step->kernel, 1, &global, &s->local);
+            st = weft_op_launch_1d(r, step->kernel, n, s->local);
     }
     return st;
 }

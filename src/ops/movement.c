@@ -14,6 +14,8 @@
  *     neighbours merged when the input walks them contiguously — so a
  *     NCHW->NHWC transpose is rank 3 and a contiguous slice rank 1;
  *   - Pad is a gather with bounds checks, collapsed over unpadded dims.
+ * Slice's, Pad's and Transpose's parameters are read by graph/op_params.h,
+ * by the same rules as shape inference and the reference.
  * Indices are 32-bit on the device: tensors above 2^31 - 1 elements are
  * refused.
  */
@@ -24,6 +26,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "graph/op_params.h"
 #include "ops/op.h"
 
 #define MAX_VIEW 8  /* gather ranks: Transpose up to WEFT_MAX_RANK, depth/space 6 */
@@ -39,17 +42,6 @@ static int refuse(char *why, size_t cap, const char *fmt, ...)
     vsnprintf(why, cap, fmt, ap);
     va_end(ap);
     return 0;
-}
-
-static size_t round_up(size_t n, size_t m)
-{
-    return (n + m - 1) / m * m;
-}
-
-static size_t pick_local(const weft_prepare *p, cl_kernel kernel)
-{
-    size_t limit = weft_op_max_local(p, kernel);
-    return limit < 64 ? limit : 64;
 }
 
 static int fits_int32(int64_t v)
@@ -96,12 +88,6 @@ static int all_outputs(const weft_graph *g, const weft_node *n, char *why, size_
     return 1;
 }
 
-/* ELEM for the kernels: copies move bit patterns of the element's size. */
-static const char *elem_type(weft_dtype dtype)
-{
-    return weft_dtype_size(dtype) == 8 ? "uint2" : "uint";
-}
-
 static double bandwidth_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
 {
     (void)d;
@@ -115,86 +101,31 @@ static double bandwidth_cost(const weft_graph *g, const weft_node *n, const weft
     return bytes / 10e9;
 }
 
-/* A list of ints from attribute `attr` (older opsets; NULL when the op
- * has no attribute form) or from constant int64 input `k`. */
-typedef struct int_list {
-    int64_t v[2 * WEFT_MAX_RANK];
-    size_t count;
-    int present;
-} int_list;
-
-static int read_ints(const weft_graph *g, const weft_node *n, const char *attr, size_t k,
-                     const char *what, int_list *out, char *why, size_t cap)
+/* Kernel `name` of cl/movement.cl for elements of `dtype` (ELEM: copies
+ * move bit patterns of the element's size) and, when rank > 0, RANK; with
+ * its work-group size. */
+static weft_status movement_kernel(weft_prepare *p, const char *name, weft_dtype dtype, int rank,
+                                   cl_kernel *kernel, size_t *local)
 {
-    out->count = 0;
-    out->present = 0;
-    const weft_attr *a = attr ? weft_node_attr(n, attr) : NULL;
-    const weft_value *v = weft_node_input(g, n, k);
-    if (a) {
-        if (a->type != WEFT_ATTR_INTS)
-            return refuse(why, cap, "attribute '%s' is not a list of ints", attr);
-        if (a->count > sizeof out->v / sizeof out->v[0])
-            return refuse(why, cap, "attribute '%s' has %zu values", attr, a->count);
-        if (a->count)
-            memcpy(out->v, a->ints, a->count * sizeof *out->v);
-        out->count = a->count;
-        out->present = 1;
-        return 1;
-    }
-    if (!v)
-        return 1;
-    if (v->kind != WEFT_VALUE_CONSTANT || !v->data)
-        return refuse(why, cap, "input '%s' ('%s') is computed by the graph; weft needs a constant",
-                      what, v->name);
-    if (v->dtype != WEFT_INT64)
-        return refuse(why, cap, "input '%s' ('%s') is %s, expected int64", what, v->name,
-                      weft_dtype_name(v->dtype));
-    int64_t count = weft_shape_numel(&v->shape);
-    if (v->shape.rank > 1 || count < 0 || (uint64_t)count > sizeof out->v / sizeof out->v[0])
-        return refuse(why, cap, "input '%s' ('%s') is not a short 1-D list", what, v->name);
-    if (count)
-        memcpy(out->v, v->data, (size_t)count * sizeof *out->v);
-    out->count = (size_t)count;
-    out->present = 1;
-    return 1;
-}
-
-/* An axis attribute in [-rank, rank-1], made non-negative. */
-static int read_axis(const weft_node *n, int rank, int64_t def, int *axis, char *why, size_t cap)
-{
-    int64_t a;
-    if (weft_node_attr_int(n, "axis", def, &a) != WEFT_OK)
-        return refuse(why, cap, "attribute 'axis' is not an int");
-    if (rank < 1 || a < -(int64_t)rank || a >= rank)
-        return refuse(why, cap, "attribute 'axis' = %lld is out of range for rank %d",
-                      (long long)a, rank);
-    *axis = (int)(a < 0 ? a + rank : a);
-    return 1;
-}
-
-/* Elements before and after `axis` of a shape. */
-static void outer_inner(const weft_shape *s, int axis, int64_t *outer, int64_t *inner)
-{
-    *outer = *inner = 1;
-    for (int i = 0; i < s->rank; i++) {
-        if (i < axis)
-            *outer *= s->dims[i];
-        else if (i > axis)
-            *inner *= s->dims[i];
-    }
-}
-
-/* Row-major strides of the input shape, in elements. */
-static void strides_of(const weft_shape *s, int64_t strides[WEFT_MAX_RANK])
-{
-    int64_t st = 1;
-    for (int i = s->rank - 1; i >= 0; i--) {
-        strides[i] = st;
-        st *= s->dims[i];
-    }
+    weft_options o;
+    weft_options_init(&o);
+    weft_options_define(&o, "ELEM", weft_dtype_size(dtype) == 8 ? "uint2" : "uint");
+    if (rank > 0)
+        weft_options_define_int(&o, "RANK", rank);
+    weft_status st = weft_op_kernel(p, "movement", &o, name, kernel);
+    if (st == WEFT_OK)
+        *local = weft_op_local_size(p, *kernel, 64);
+    return st;
 }
 
 /* ---- Block copies: Concat and Split --------------------------------------- */
+
+/* Both cut a whole tensor along `axis` into pieces: Concat's output into
+ * its inputs, Split's input into its outputs. */
+static int is_concat(const weft_node *n)
+{
+    return strcmp(n->op, "Concat") == 0;
+}
 
 /* One launch of copy_blocks: n elements in rows of `cols`. */
 typedef struct block {
@@ -204,20 +135,21 @@ typedef struct block {
 typedef struct blocks_state {
     cl_kernel kernel;
     size_t local;
+    int concat;
     size_t count;
     block parts[]; /* one per Concat input or Split output */
 } blocks_state;
 
-/* Fills parts[k] for tensor k of `count` (the inputs of Concat or the
- * outputs of Split) placed along `axis` of the whole tensor `whole`. */
-static void plan_blocks(const weft_shape *whole, int axis, const weft_shape *const *pieces,
+/* Fills parts[k] for piece k of `count` placed along `axis` of the whole
+ * tensor `whole`. */
+static void plan_blocks(const weft_shape *whole, int axis, const weft_op_tensor *pieces,
                         size_t count, int concat, block *parts)
 {
-    int64_t outer, inner, at = 0;
-    outer_inner(whole, axis, &outer, &inner);
+    int64_t outer = weft_shape_product(whole, 0, axis);
+    int64_t inner = weft_shape_product(whole, axis + 1, whole->rank), at = 0;
     cl_uint whole_row = (cl_uint)(whole->dims[axis] * inner);
     for (size_t k = 0; k < count; k++) {
-        int64_t size = pieces[k]->dims[axis];
+        int64_t size = pieces[k].shape.dims[axis];
         block *b = &parts[k];
         b->cols = (cl_uint)(size * inner);
         b->n = (cl_uint)(outer * size * inner);
@@ -236,25 +168,74 @@ static void plan_blocks(const weft_shape *whole, int axis, const weft_shape *con
     }
 }
 
-static weft_status blocks_prepare(weft_prepare *p, const weft_shape *whole, int axis,
-                                  const weft_shape *const *pieces, size_t count, int concat)
+/* The pieces share every dim of the whole tensor but `axis` and add up to
+ * it along `axis` (shape inference checked that; Split's output shapes,
+ * inferred from 'split', num_outputs or equal parts, say where each
+ * starts). */
+static int blocks_geometry(const weft_graph *g, const weft_node *n, int *axis, char *why,
+                           size_t cap)
 {
+    int concat = is_concat(n);
+    const char *piece = concat ? "input" : "output", *whole_is = concat ? "output" : "input";
+    const weft_value *whole = concat ? weft_node_output(g, n, 0) : weft_node_input(g, n, 0);
+    size_t count = concat ? n->input_count : n->output_count;
+    int64_t a;
+    if (concat && !weft_node_attr(n, "axis"))
+        return refuse(why, cap, "attribute 'axis' is required");
+    if (!concat && !all_outputs(g, n, why, cap))
+        return 0;
+    if (weft_node_attr_int(n, "axis", 0, &a) != WEFT_OK)
+        return refuse(why, cap, "attribute 'axis' is not an int");
+    if (weft_params_axis(n, "attribute 'axis'", a, whole->shape.rank, axis, why, cap) != WEFT_OK)
+        return 0;
+    int64_t total = 0;
+    for (size_t k = 0; k < count; k++) {
+        const weft_value *v = concat ? weft_node_input(g, n, k) : weft_node_output(g, n, k);
+        if (!v)
+            return refuse(why, cap, "%s %zu is absent", piece, k);
+        int differs = v->shape.rank != whole->shape.rank || v->dtype != whole->dtype;
+        for (int d = 0; d < whole->shape.rank && !differs; d++)
+            differs = d != *axis && v->shape.dims[d] != whole->shape.dims[d];
+        if (differs)
+            return refuse(why, cap, "%s %zu ('%s') does not match the %s", piece, k, v->name,
+                          whole_is);
+        total += v->shape.dims[*axis];
+    }
+    if (total != whole->shape.dims[*axis])
+        return refuse(why, cap, "the %ss add up to %lld along axis %d, the %s has %lld", piece,
+                      (long long)total, *axis, whole_is, (long long)whole->shape.dims[*axis]);
+    return 1;
+}
+
+static int blocks_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
+                           char *why, size_t cap)
+{
+    (void)d;
+    int axis;
+    return check_tensors(g, n, is_concat(n) ? n->input_count : 1, why, cap) &&
+           blocks_geometry(g, n, &axis, why, cap);
+}
+
+static weft_status blocks_prepare(weft_prepare *p)
+{
+    char why[256];
+    int axis, concat = is_concat(p->node);
+    if (!blocks_geometry(p->graph, p->node, &axis, why, sizeof why))
+        return weft_node_fail(p->node, WEFT_ERR_GRAPH, "%s", why);
+    const weft_op_tensor *whole = concat ? &p->outputs[0] : &p->inputs[0];
+    const weft_op_tensor *pieces = concat ? p->inputs : p->outputs;
+    size_t count = concat ? p->input_count : p->output_count;
     blocks_state *s = calloc(1, sizeof *s + count * sizeof s->parts[0]);
     if (!s)
         return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", p->node->name);
     p->state = s;
+    s->concat = concat;
     s->count = count;
-    plan_blocks(whole, axis, pieces, count, concat, s->parts);
-    weft_options o;
-    weft_options_init(&o);
-    weft_options_define(&o, "ELEM", elem_type(concat ? p->outputs[0].dtype : p->inputs[0].dtype));
-    weft_status st = weft_op_kernel(p, "movement", &o, "copy_blocks", &s->kernel);
-    if (st == WEFT_OK)
-        s->local = pick_local(p, s->kernel);
-    return st;
+    plan_blocks(&whole->shape, axis, pieces, count, concat, s->parts);
+    return movement_kernel(p, "copy_blocks", whole->dtype, 0, &s->kernel, &s->local);
 }
 
-static weft_status blocks_enqueue(weft_run *r, int concat)
+static weft_status blocks_enqueue(weft_run *r)
 {
     blocks_state *s = r->state;
     weft_status st = WEFT_OK;
@@ -262,149 +243,39 @@ static weft_status blocks_enqueue(weft_run *r, int concat)
         const block *b = &s->parts[k];
         if (b->n == 0)
             continue; /* an empty piece: its buffer may not even exist */
-        cl_mem x = concat ? r->inputs[k].mem : r->inputs[0].mem;
-        cl_mem y = concat ? r->outputs[0].mem : r->outputs[k].mem;
+        cl_mem x = s->concat ? r->inputs[k].mem : r->inputs[0].mem;
+        cl_mem y = s->concat ? r->outputs[0].mem : r->outputs[k].mem;
         weft_arg args[] = {WEFT_ARG(x), WEFT_ARG(y), WEFT_ARG(b->n), WEFT_ARG(b->cols),
                            WEFT_ARG(b->x_row), WEFT_ARG(b->x_off), WEFT_ARG(b->y_row),
                            WEFT_ARG(b->y_off)};
         st = weft_op_set_args(r, s->kernel, args, sizeof args / sizeof args[0]);
-        size_t global = round_up(b->n, s->local);
         if (st == WEFT_OK)
-            st = weft_op_launch(r, s->kernel, 1, &global, &s->local);
+            st = weft_op_launch_1d(r, s->kernel, b->n, s->local);
     }
     return st;
-}
-
-/* Concat: inputs share every dim but `axis`; shape inference checked that. */
-static int concat_geometry(const weft_graph *g, const weft_node *n, int *axis, char *why,
-                           size_t cap)
-{
-    const weft_value *y = weft_node_output(g, n, 0);
-    if (!weft_node_attr(n, "axis"))
-        return refuse(why, cap, "attribute 'axis' is required");
-    if (!read_axis(n, y->shape.rank, 0, axis, why, cap))
-        return 0;
-    int64_t total = 0;
-    for (size_t k = 0; k < n->input_count; k++) {
-        const weft_value *x = weft_node_input(g, n, k);
-        if (!x)
-            return refuse(why, cap, "input %zu is absent", k);
-        int differs = x->shape.rank != y->shape.rank || x->dtype != y->dtype;
-        for (int d = 0; d < y->shape.rank && !differs; d++)
-            differs = d != *axis && x->shape.dims[d] != y->shape.dims[d];
-        if (differs)
-            return refuse(why, cap, "input %zu ('%s') does not match the output", k, x->name);
-        total += x->shape.dims[*axis];
-    }
-    if (total != y->shape.dims[*axis])
-        return refuse(why, cap, "the inputs add up to %lld along axis %d, the output has %lld",
-                      (long long)total, *axis, (long long)y->shape.dims[*axis]);
-    return 1;
 }
 
 static const char *const concat_ops[] = {"Concat", NULL};
 
-static int concat_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
-                           char *why, size_t cap)
-{
-    (void)d;
-    int axis;
-    return check_tensors(g, n, n->input_count, why, cap) &&
-           concat_geometry(g, n, &axis, why, cap);
-}
-
-static weft_status concat_prepare(weft_prepare *p)
-{
-    char why[256];
-    int axis;
-    if (!concat_geometry(p->graph, p->node, &axis, why, sizeof why))
-        return weft_node_fail(p->node, WEFT_ERR_GRAPH, "%s", why);
-    const weft_shape **pieces = malloc(p->input_count * sizeof *pieces);
-    if (!pieces)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", p->node->name);
-    for (size_t k = 0; k < p->input_count; k++)
-        pieces[k] = &p->inputs[k].shape;
-    weft_status st = blocks_prepare(p, &p->outputs[0].shape, axis, pieces, p->input_count, 1);
-    free(pieces);
-    return st;
-}
-
-static weft_status concat_enqueue(weft_run *r)
-{
-    return blocks_enqueue(r, 1);
-}
-
 const weft_op_impl weft_impl_concat = {
     .name = "concat",
     .ops = concat_ops,
-    .supports = concat_supports,
+    .supports = blocks_supports,
     .cost = bandwidth_cost,
-    .prepare = concat_prepare,
-    .enqueue = concat_enqueue,
+    .prepare = blocks_prepare,
+    .enqueue = blocks_enqueue,
     .release = free,
 };
 
-/* Split: the output shapes (inferred from 'split', num_outputs or equal
- * parts) say where each output's block starts. */
-static int split_geometry(const weft_graph *g, const weft_node *n, int *axis, char *why, size_t cap)
-{
-    const weft_value *x = weft_node_input(g, n, 0);
-    if (!all_outputs(g, n, why, cap) || !read_axis(n, x->shape.rank, 0, axis, why, cap))
-        return 0;
-    int64_t total = 0;
-    for (size_t k = 0; k < n->output_count; k++) {
-        const weft_value *y = weft_node_output(g, n, k);
-        int differs = y->shape.rank != x->shape.rank || y->dtype != x->dtype;
-        for (int d = 0; d < x->shape.rank && !differs; d++)
-            differs = d != *axis && x->shape.dims[d] != y->shape.dims[d];
-        if (differs)
-            return refuse(why, cap, "output %zu ('%s') does not match the input", k, y->name);
-        total += y->shape.dims[*axis];
-    }
-    if (total != x->shape.dims[*axis])
-        return refuse(why, cap, "the outputs add up to %lld along axis %d, the input has %lld",
-                      (long long)total, *axis, (long long)x->shape.dims[*axis]);
-    return 1;
-}
-
 static const char *const split_ops[] = {"Split", NULL};
-
-static int split_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
-                          char *why, size_t cap)
-{
-    (void)d;
-    int axis;
-    return check_tensors(g, n, 1, why, cap) && split_geometry(g, n, &axis, why, cap);
-}
-
-static weft_status split_prepare(weft_prepare *p)
-{
-    char why[256];
-    int axis;
-    if (!split_geometry(p->graph, p->node, &axis, why, sizeof why))
-        return weft_node_fail(p->node, WEFT_ERR_GRAPH, "%s", why);
-    const weft_shape **pieces = malloc(p->output_count * sizeof *pieces);
-    if (!pieces)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", p->node->name);
-    for (size_t k = 0; k < p->output_count; k++)
-        pieces[k] = &p->outputs[k].shape;
-    weft_status st = blocks_prepare(p, &p->inputs[0].shape, axis, pieces, p->output_count, 0);
-    free(pieces);
-    return st;
-}
-
-static weft_status split_enqueue(weft_run *r)
-{
-    return blocks_enqueue(r, 0);
-}
 
 const weft_op_impl weft_impl_split = {
     .name = "split",
     .ops = split_ops,
-    .supports = split_supports,
+    .supports = blocks_supports,
     .cost = bandwidth_cost,
-    .prepare = split_prepare,
-    .enqueue = split_enqueue,
+    .prepare = blocks_prepare,
+    .enqueue = blocks_enqueue,
     .release = free,
 };
 
@@ -418,277 +289,50 @@ typedef struct view {
     int64_t base;              /* input element of coordinate 0 */
 } view;
 
-/* Drops size-1 dims and merges a dim into the one before it when the
- * input walks them as one (outer stride = inner stride * inner extent). */
-static void view_collapse(view *v)
-{
-    int r = 0;
-    for (int i = 0; i < v->rank; i++) {
-        if (v->dims[i] == 1)
-            continue;
-        if (r > 0 && v->strides[r - 1] == v->strides[i] * v->dims[i]) {
-            v->dims[r - 1] *= v->dims[i];
-            v->strides[r - 1] = v->strides[i];
-            continue;
-        }
-        v->dims[r] = v->dims[i];
-        v->strides[r] = v->strides[i];
-        r++;
-    }
-    if (r == 0) { /* one element (or a scalar) */
-        v->dims[0] = 1;
-        v->strides[0] = 1;
-        r = 1;
-    }
-    v->rank = r;
-}
-
-/* The collapsed view's table fits the kernel's int arguments. */
-static int view_check(const view *v, char *why, size_t cap)
-{
-    if (!fits_int32(v->base))
-        return refuse(why, cap, "offsets beyond 32 bits");
-    for (int i = 0; i < v->rank; i++)
-        if (!fits_int32(v->dims[i]) || !fits_int32(v->strides[i]))
-            return refuse(why, cap, "offsets beyond 32 bits");
-    return 1;
-}
-
-typedef struct gather_state {
-    cl_kernel kernel;
-    cl_mem meta;
-    cl_uint n;
-    cl_int base;
-    size_t local;
-} gather_state;
-
-static weft_status gather_prepare(weft_prepare *p, view *v)
-{
-    char why[256];
-    view_collapse(v);
-    if (!view_check(v, why, sizeof why))
-        return weft_node_fail(p->node, WEFT_ERR_UNSUPPORTED, "%s", why);
-    gather_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", p->node->name);
-    p->state = s;
-    s->n = (cl_uint)weft_shape_numel(&p->outputs[0].shape);
-    s->base = (cl_int)v->base;
-    cl_int meta[3 * MAX_VIEW];
-    int64_t inner = 1;
-    for (int i = v->rank - 1; i >= 0; i--) {
-        meta[i] = (cl_int)v->dims[i];
-        meta[v->rank + i] = (cl_int)v->strides[i];
-        meta[2 * v->rank + i] = (cl_int)inner;
-        inner *= v->dims[i];
-    }
-    weft_status st = weft_op_upload(p, meta, 3 * (size_t)v->rank * sizeof *meta, &s->meta);
-    weft_options o;
-    weft_options_init(&o);
-    weft_options_define(&o, "ELEM", elem_type(p->inputs[0].dtype));
-    weft_options_define_int(&o, "RANK", v->rank);
-    if (st == WEFT_OK)
-        st = weft_op_kernel(p, "movement", &o, "gather", &s->kernel);
-    if (st == WEFT_OK)
-        s->local = pick_local(p, s->kernel);
-    return st;
-}
-
-static weft_status gather_enqueue(weft_run *r)
-{
-    gather_state *s = r->state;
-    if (s->n == 0)
-        return WEFT_OK;
-    weft_arg args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(r->outputs[0].mem), WEFT_ARG(s->n),
-                       WEFT_ARG(s->base), WEFT_ARG(s->meta)};
-    weft_status st = weft_op_set_args(r, s->kernel, args, sizeof args / sizeof args[0]);
-    size_t global = round_up(s->n, s->local);
-    return st != WEFT_OK ? st : weft_op_launch(r, s->kernel, 1, &global, &s->local);
-}
-
-/* Slice on one axis of size dim, ONNX rules: negative starts and ends
- * count from the back, then both are clamped ([0, dim] for positive
- * steps, [0, dim-1] and [-1, dim-1] for negative ones). Gives the first
- * index taken and how many. (weft_infer_slice applies the same rule to
- * get the output size.) */
-static void slice_axis(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t *first,
-                       int64_t *count)
-{
-    *first = 0;
-    *count = 0;
-    if (start < 0)
-        start += dim;
-    if (end < 0)
-        end += dim;
-    if (step > 0) {
-        start = start < 0 ? 0 : start > dim ? dim : start;
-        end = end < 0 ? 0 : end > dim ? dim : end;
-        if (end > start) {
-            *first = start;
-            *count = (end - start - 1) / step + 1;
-        }
-    } else if (dim > 0) {
-        start = start < 0 ? 0 : start > dim - 1 ? dim - 1 : start;
-        end = end < -1 ? -1 : end > dim - 1 ? dim - 1 : end;
-        int64_t mag = step == INT64_MIN ? INT64_MAX : -step;
-        if (start > end) {
-            *first = start;
-            *count = (start - end - 1) / mag + 1;
-        }
-    }
-}
-
-/* Slice's view: starts, ends, axes (attributes before opset 10, constant
- * inputs since) and steps (a constant input). */
+/* Slice's view: the first element, step and count on every axis. */
 static int slice_geometry(const weft_graph *g, const weft_node *n, view *v, char *why, size_t cap)
 {
-    const weft_value *x = weft_node_input(g, n, 0), *y = weft_node_output(g, n, 0);
-    int rank = x->shape.rank;
-    int_list starts, ends, axes, steps;
-    if (!read_ints(g, n, "starts", 1, "starts", &starts, why, cap) ||
-        !read_ints(g, n, "ends", 2, "ends", &ends, why, cap) ||
-        !read_ints(g, n, "axes", 3, "axes", &axes, why, cap) ||
-        !read_ints(g, n, NULL, 4, "steps", &steps, why, cap))
+    const weft_value *in[WEFT_SLICE_INPUTS], *y = weft_node_output(g, n, 0);
+    weft_params_inputs(g, n, in, WEFT_SLICE_INPUTS);
+    weft_slice sl;
+    if (weft_params_slice(n, in, &sl, why, cap) != WEFT_OK)
         return 0;
-    size_t k = starts.count;
-    if (!starts.present || !ends.present || ends.count != k || (axes.present && axes.count != k) ||
-        (steps.present && steps.count != k) || k > (size_t)rank)
-        return refuse(why, cap, "malformed starts, ends, axes or steps");
-    int64_t first[WEFT_MAX_RANK], step[WEFT_MAX_RANK], count[WEFT_MAX_RANK];
-    for (int i = 0; i < rank; i++) {
-        first[i] = 0;
-        step[i] = 1;
-        count[i] = x->shape.dims[i];
-    }
-    int seen[WEFT_MAX_RANK] = {0};
-    for (size_t i = 0; i < k; i++) {
-        int64_t a = axes.present ? axes.v[i] : (int64_t)i;
-        if (a < -(int64_t)rank || a >= rank)
-            return refuse(why, cap, "axis %lld is out of range for rank %d", (long long)a, rank);
-        int ax = (int)(a < 0 ? a + rank : a);
-        if (seen[ax]++)
-            return refuse(why, cap, "axis %d is sliced twice", ax);
-        step[ax] = steps.present ? steps.v[i] : 1;
-        if (step[ax] == 0)
-            return refuse(why, cap, "'steps'[%zu] is 0", i);
-        slice_axis(x->shape.dims[ax], starts.v[i], ends.v[i], step[ax], &first[ax], &count[ax]);
-    }
+    const weft_shape *x = &in[0]->shape;
     int64_t strides[WEFT_MAX_RANK];
-    strides_of(&x->shape, strides);
-    v->rank = rank;
+    weft_shape_strides(x, strides);
+    v->rank = x->rank;
     v->base = 0;
-    for (int i = 0; i < rank; i++) {
-        if (count[i] != y->shape.dims[i])
+    for (int i = 0; i < x->rank; i++) {
+        if (sl.count[i] != y->shape.dims[i])
             return refuse(why, cap, "axis %d takes %lld elements but the output has %lld", i,
-                          (long long)count[i], (long long)y->shape.dims[i]);
-        v->dims[i] = count[i];
+                          (long long)sl.count[i], (long long)y->shape.dims[i]);
+        v->dims[i] = sl.count[i];
         /* One element or none: the step never applies (and may be huge). */
-        v->strides[i] = count[i] > 1 ? step[i] * strides[i] : 0;
-        if (count[i] > 0)
-            v->base += first[i] * strides[i];
+        v->strides[i] = sl.count[i] > 1 ? sl.step[i] * strides[i] : 0;
+        if (sl.count[i] > 0)
+            v->base += sl.first[i] * strides[i];
     }
     return 1;
 }
 
-static const char *const slice_ops[] = {"Slice", NULL};
-
-static int slice_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
-                          char *why, size_t cap)
-{
-    (void)d;
-    view v;
-    if (!check_tensors(g, n, 1, why, cap) || !slice_geometry(g, n, &v, why, cap))
-        return 0;
-    view_collapse(&v);
-    return view_check(&v, why, cap);
-}
-
-static weft_status slice_prepare(weft_prepare *p)
-{
-    char why[256];
-    view v;
-    if (!slice_geometry(p->graph, p->node, &v, why, sizeof why))
-        return weft_node_fail(p->node, WEFT_ERR_GRAPH, "%s", why);
-    return gather_prepare(p, &v);
-}
-
-const weft_op_impl weft_impl_slice = {
-    .name = "slice",
-    .ops = slice_ops,
-    .supports = slice_supports,
-    .cost = bandwidth_cost,
-    .prepare = slice_prepare,
-    .enqueue = gather_enqueue,
-    .release = free,
-};
-
-/* Transpose's view: output dim i walks input dim perm[i] (default: the
- * dims reversed). */
+/* Transpose's view: output dim i walks input dim perm[i]. */
 static int transpose_geometry(const weft_graph *g, const weft_node *n, view *v, char *why,
                               size_t cap)
 {
     const weft_value *x = weft_node_input(g, n, 0);
-    int rank = x->shape.rank;
-    int64_t perm[WEFT_MAX_RANK];
-    const int64_t *given;
-    size_t count;
-    if (weft_node_attr_ints(n, "perm", &given, &count) != WEFT_OK)
-        return refuse(why, cap, "attribute 'perm' is not a list of ints");
-    if (!weft_node_attr(n, "perm")) {
-        count = (size_t)rank;
-        for (int i = 0; i < rank; i++)
-            perm[i] = rank - 1 - i;
-    } else if (count == (size_t)rank) {
-        memcpy(perm, given, count * sizeof *perm);
-    }
-    int seen[WEFT_MAX_RANK] = {0};
-    int ok = count == (size_t)rank;
-    for (int i = 0; i < rank && ok; i++)
-        ok = perm[i] >= 0 && perm[i] < rank && !seen[perm[i]]++;
-    if (!ok)
-        return refuse(why, cap, "attribute 'perm' is not a permutation of %d axes", rank);
+    int perm[WEFT_MAX_RANK];
+    if (weft_params_perm(n, x, perm, why, cap) != WEFT_OK)
+        return 0;
     int64_t strides[WEFT_MAX_RANK];
-    strides_of(&x->shape, strides);
-    v->rank = rank;
+    weft_shape_strides(&x->shape, strides);
+    v->rank = x->shape.rank;
     v->base = 0;
-    for (int i = 0; i < rank; i++) {
+    for (int i = 0; i < v->rank; i++) {
         v->dims[i] = x->shape.dims[perm[i]];
         v->strides[i] = strides[perm[i]];
     }
     return 1;
 }
-
-static const char *const transpose_ops[] = {"Transpose", NULL};
-
-static int transpose_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
-                              char *why, size_t cap)
-{
-    (void)d;
-    view v;
-    if (!check_tensors(g, n, 1, why, cap) || !transpose_geometry(g, n, &v, why, cap))
-        return 0;
-    view_collapse(&v);
-    return view_check(&v, why, cap);
-}
-
-static weft_status transpose_prepare(weft_prepare *p)
-{
-    char why[256];
-    view v;
-    if (!transpose_geometry(p->graph, p->node, &v, why, sizeof why))
-        return weft_node_fail(p->node, WEFT_ERR_GRAPH, "%s", why);
-    return gather_prepare(p, &v);
-}
-
-const weft_op_impl weft_impl_transpose = {
-    .name = "transpose",
-    .ops = transpose_ops,
-    .supports = transpose_supports,
-    .cost = bandwidth_cost,
-    .prepare = transpose_prepare,
-    .enqueue = gather_enqueue,
-    .release = free,
-};
 
 /* DepthToSpace and SpaceToDepth as 6-D gathers (ONNX's reshape-transpose-
  * reshape definitions, with the reshapes folded into the strides).
@@ -738,34 +382,144 @@ static int space_geometry(const weft_graph *g, const weft_node *n, view *v, char
     return 1;
 }
 
-static const char *const depth_to_space_ops[] = {"DepthToSpace", "SpaceToDepth", NULL};
+/* The view of whichever gather node n is. */
+static int gather_geometry(const weft_graph *g, const weft_node *n, view *v, char *why,
+                           size_t cap)
+{
+    if (strcmp(n->op, "Slice") == 0)
+        return slice_geometry(g, n, v, why, cap);
+    if (strcmp(n->op, "Transpose") == 0)
+        return transpose_geometry(g, n, v, why, cap);
+    return space_geometry(g, n, v, why, cap);
+}
 
-static int space_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
-                          char *why, size_t cap)
+/* Drops size-1 dims and merges a dim into the one before it when the
+ * input walks them as one (outer stride = inner stride * inner extent). */
+static void view_collapse(view *v)
+{
+    int r = 0;
+    for (int i = 0; i < v->rank; i++) {
+        if (v->dims[i] == 1)
+            continue;
+        if (r > 0 && v->strides[r - 1] == v->strides[i] * v->dims[i]) {
+            v->dims[r - 1] *= v->dims[i];
+            v->strides[r - 1] = v->strides[i];
+            continue;
+        }
+        v->dims[r] = v->dims[i];
+        v->strides[r] = v->strides[i];
+        r++;
+    }
+    if (r == 0) { /* one element (or a scalar) */
+        v->dims[0] = 1;
+        v->strides[0] = 1;
+        r = 1;
+    }
+    v->rank = r;
+}
+
+/* The collapsed view's table fits the kernel's int arguments. */
+static int view_check(const view *v, char *why, size_t cap)
+{
+    if (!fits_int32(v->base))
+        return refuse(why, cap, "offsets beyond 32 bits");
+    for (int i = 0; i < v->rank; i++)
+        if (!fits_int32(v->dims[i]) || !fits_int32(v->strides[i]))
+            return refuse(why, cap, "offsets beyond 32 bits");
+    return 1;
+}
+
+static int gather_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
+                           char *why, size_t cap)
 {
     (void)d;
     view v;
-    if (!check_tensors(g, n, 1, why, cap) || !space_geometry(g, n, &v, why, cap))
+    if (!check_tensors(g, n, 1, why, cap) || !gather_geometry(g, n, &v, why, cap))
         return 0;
     view_collapse(&v);
     return view_check(&v, why, cap);
 }
 
-static weft_status space_prepare(weft_prepare *p)
+typedef struct gather_state {
+    cl_kernel kernel;
+    cl_mem meta;
+    cl_uint n;
+    cl_int base;
+    size_t local;
+} gather_state;
+
+static weft_status gather_prepare(weft_prepare *p)
 {
     char why[256];
     view v;
-    if (!space_geometry(p->graph, p->node, &v, why, sizeof why))
+    if (!gather_geometry(p->graph, p->node, &v, why, sizeof why))
         return weft_node_fail(p->node, WEFT_ERR_GRAPH, "%s", why);
-    return gather_prepare(p, &v);
+    view_collapse(&v);
+    if (!view_check(&v, why, sizeof why))
+        return weft_node_fail(p->node, WEFT_ERR_UNSUPPORTED, "%s", why);
+    gather_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", p->node->name);
+    p->state = s;
+    s->n = (cl_uint)weft_shape_numel(&p->outputs[0].shape);
+    s->base = (cl_int)v.base;
+    cl_int meta[3 * MAX_VIEW];
+    int64_t inner = 1;
+    for (int i = v.rank - 1; i >= 0; i--) {
+        meta[i] = (cl_int)v.dims[i];
+        meta[v.rank + i] = (cl_int)v.strides[i];
+        meta[2 * v.rank + i] = (cl_int)inner;
+        inner *= v.dims[i];
+    }
+    weft_status st = weft_op_upload(p, meta, 3 * (size_t)v.rank * sizeof *meta, &s->meta);
+    if (st == WEFT_OK)
+        st = movement_kernel(p, "gather", p->inputs[0].dtype, v.rank, &s->kernel, &s->local);
+    return st;
 }
+
+static weft_status gather_enqueue(weft_run *r)
+{
+    gather_state *s = r->state;
+    if (s->n == 0)
+        return WEFT_OK;
+    weft_arg args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(r->outputs[0].mem), WEFT_ARG(s->n),
+                       WEFT_ARG(s->base), WEFT_ARG(s->meta)};
+    weft_status st = weft_op_set_args(r, s->kernel, args, sizeof args / sizeof args[0]);
+    return st != WEFT_OK ? st : weft_op_launch_1d(r, s->kernel, s->n, s->local);
+}
+
+static const char *const slice_ops[] = {"Slice", NULL};
+
+const weft_op_impl weft_impl_slice = {
+    .name = "slice",
+    .ops = slice_ops,
+    .supports = gather_supports,
+    .cost = bandwidth_cost,
+    .prepare = gather_prepare,
+    .enqueue = gather_enqueue,
+    .release = free,
+};
+
+static const char *const transpose_ops[] = {"Transpose", NULL};
+
+const weft_op_impl weft_impl_transpose = {
+    .name = "transpose",
+    .ops = transpose_ops,
+    .supports = gather_supports,
+    .cost = bandwidth_cost,
+    .prepare = gather_prepare,
+    .enqueue = gather_enqueue,
+    .release = free,
+};
+
+static const char *const depth_to_space_ops[] = {"DepthToSpace", "SpaceToDepth", NULL};
 
 const weft_op_impl weft_impl_depth_to_space = {
     .name = "depth_to_space",
     .ops = depth_to_space_ops,
-    .supports = space_supports,
+    .supports = gather_supports,
     .cost = bandwidth_cost,
-    .prepare = space_prepare,
+    .prepare = gather_prepare,
     .enqueue = gather_enqueue,
     .release = free,
 };
@@ -779,51 +533,32 @@ typedef struct pad_view {
     int64_t out[WEFT_MAX_RANK], begin[WEFT_MAX_RANK], in[WEFT_MAX_RANK], stride[WEFT_MAX_RANK];
 } pad_view;
 
-/* pads (attribute before opset 11, a constant input since: begins then
- * ends) over every axis or over the constant input 'axes' (opset 18). */
+/* The begin and end pads of every axis (graph/op_params.h), collapsed. */
 static int pad_geometry(const weft_graph *g, const weft_node *n, pad_view *pv, char *why,
                         size_t cap)
 {
-    const weft_value *x = weft_node_input(g, n, 0), *y = weft_node_output(g, n, 0);
-    int rank = x->shape.rank;
+    const weft_value *inputs[WEFT_PAD_INPUTS], *y = weft_node_output(g, n, 0);
+    weft_params_inputs(g, n, inputs, WEFT_PAD_INPUTS);
+    const weft_shape *x = &inputs[0]->shape;
     const char *mode;
     if (weft_node_attr_string(n, "mode", "constant", &mode) != WEFT_OK ||
         strcmp(mode, "constant") != 0)
         return refuse(why, cap, "only mode \"constant\" is supported");
-    int_list pads, axes;
-    if (!read_ints(g, n, "pads", 1, "pads", &pads, why, cap) ||
-        !read_ints(g, n, NULL, 3, "axes", &axes, why, cap))
+    weft_pad pad;
+    if (weft_params_pad(n, inputs, &pad, why, cap) != WEFT_OK)
         return 0;
-    int ax[WEFT_MAX_RANK];
-    size_t count = axes.present ? axes.count : (size_t)rank;
-    if (count > (size_t)rank)
-        return refuse(why, cap, "input 'axes' has %zu values for rank %d", count, rank);
-    if (!pads.present || pads.count != 2 * count)
-        return refuse(why, cap, "'pads' is absent or has the wrong length");
-    int64_t begin[WEFT_MAX_RANK] = {0}, end[WEFT_MAX_RANK] = {0};
-    int seen[WEFT_MAX_RANK] = {0};
-    for (size_t i = 0; i < count; i++) {
-        int64_t a = axes.present ? axes.v[i] : (int64_t)i;
-        if (a < -(int64_t)rank || a >= rank)
-            return refuse(why, cap, "axis %lld is out of range for rank %d", (long long)a, rank);
-        ax[i] = (int)(a < 0 ? a + rank : a);
-        if (seen[ax[i]]++)
-            return refuse(why, cap, "axis %d is padded twice", ax[i]);
-        begin[ax[i]] = pads.v[i];
-        end[ax[i]] = pads.v[i + count];
-    }
     int64_t strides[WEFT_MAX_RANK];
-    strides_of(&x->shape, strides);
+    weft_shape_strides(x, strides);
     pv->rank = 0;
-    for (int i = 0; i < rank; i++) {
-        int64_t in = x->shape.dims[i], out = y->shape.dims[i];
-        if (!fits_int32(begin[i]) || !fits_int32(end[i]) || in + begin[i] + end[i] != out)
+    for (int i = 0; i < x->rank; i++) {
+        int64_t in = x->dims[i], out = y->shape.dims[i], begin = pad.begin[i], end = pad.end[i];
+        if (!fits_int32(begin) || !fits_int32(end) || pad.out.dims[i] != out)
             return refuse(why, cap, "pads %lld and %lld on axis %d do not give the output size %lld",
-                          (long long)begin[i], (long long)end[i], i, (long long)out);
-        if (in == 1 && out == 1 && begin[i] == 0)
+                          (long long)begin, (long long)end, i, (long long)out);
+        if (in == 1 && out == 1 && begin == 0)
             continue; /* untouched size-1 dim */
         int r = pv->rank;
-        if (r > 0 && begin[i] == 0 && in == out && pv->stride[r - 1] == strides[i] * in) {
+        if (r > 0 && begin == 0 && in == out && pv->stride[r - 1] == strides[i] * in) {
             /* An untouched inner dim folds into the dim before it. */
             pv->out[r - 1] *= out;
             pv->begin[r - 1] *= out;
@@ -832,7 +567,7 @@ static int pad_geometry(const weft_graph *g, const weft_node *n, pad_view *pv, c
             continue;
         }
         pv->out[r] = out;
-        pv->begin[r] = begin[i];
+        pv->begin[r] = begin;
         pv->in[r] = in;
         pv->stride[r] = strides[i];
         pv->rank++;
@@ -915,14 +650,8 @@ static weft_status pad_prepare(weft_prepare *p)
         pad_value_bits(p->node, p->inputs[0].dtype, bits);
         st = weft_op_upload(p, bits, sizeof bits, &s->value);
     }
-    weft_options o;
-    weft_options_init(&o);
-    weft_options_define(&o, "ELEM", elem_type(p->inputs[0].dtype));
-    weft_options_define_int(&o, "RANK", r);
     if (st == WEFT_OK)
-        st = weft_op_kernel(p, "movement", &o, "pad_constant", &s->kernel);
-    if (st == WEFT_OK)
-        s->local = pick_local(p, s->kernel);
+        st = movement_kernel(p, "pad_constant", p->inputs[0].dtype, r, &s->kernel, &s->local);
     return st;
 }
 
@@ -937,8 +666,7 @@ static weft_status pad_enqueue(weft_run *r)
     weft_arg args[] = {WEFT_ARG(x), WEFT_ARG(r->outputs[0].mem), WEFT_ARG(s->n),
                        WEFT_ARG(s->meta), WEFT_ARG(value)};
     weft_status st = weft_op_set_args(r, s->kernel, args, sizeof args / sizeof args[0]);
-    size_t global = round_up(s->n, s->local);
-    return st != WEFT_OK ? st : weft_op_launch(r, s->kernel, 1, &global, &s->local);
+    return st != WEFT_OK ? st : weft_op_launch_1d(r, s->kernel, s->n, s->local);
 }
 
 const weft_op_impl weft_impl_pad = {

@@ -107,6 +107,8 @@ weft_status weft_op_kernel(weft_prepare *p, const char *program, const weft_opti
 weft_status weft_op_upload(weft_prepare *p, const void *data, size_t bytes, cl_mem *buffer);
 /* The largest work-group this kernel may use on the node's device. */
 size_t weft_op_max_local(const weft_prepare *p, cl_kernel kernel);
+/* The work-group size of a 1-D launch: weft_op_max_local, at most cap. */
+size_t weft_op_local_size(const weft_prepare *p, cl_kernel kernel, size_t cap);
 
 typedef struct weft_arg {
     size_t size;
@@ -121,5 +123,9 @@ weft_status weft_op_set_args(weft_run *r, cl_kernel kernel, const weft_arg *args
  * session profiles). local may be NULL. */
 weft_status weft_op_launch(weft_run *r, cl_kernel kernel, cl_uint dims, const size_t *global,
                            const size_t *local);
+/* A 1-D launch of n work-items in groups of `local`: the global size is n
+ * rounded up to a multiple of local, so the kernel must skip the
+ * work-items at n and above. Nothing runs when n is 0. */
+weft_status weft_op_launch_1d(weft_run *r, cl_kernel kernel, size_t n, size_t local);
 
 #endif

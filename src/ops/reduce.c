@@ -11,56 +11,30 @@
  * kept [outer, inner] x reduced [len]; non-adjacent axes keep several
  * reduced dims, which the kernel walks with div/mod. Short reductions run
  * one work-item per output, long ones one work-group per output with a
- * tree in local memory; the work-group size comes from the kernel's limit
- * and the device's local memory, never assumed.
- *
- * WEFT_TEST_MAX_LOCAL and WEFT_TEST_REDUCE_PATH (see src/ops/softmax.c)
- * cap the work-group size and force the kernel, for tests.
+ * tree in local memory: the choice, the work-group size and the test
+ * switches WEFT_TEST_MAX_LOCAL and WEFT_TEST_REDUCE_PATH are
+ * src/ops/rows.h, shared with Softmax.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/error.h"
+#include "graph/op_params.h"
 #include "ops/op.h"
+#include "ops/rows.h"
 
 /* Collapsed dims alternate kept / reduced, so a rank-8 shape gives at most
  * 4 of each. */
 #define MAX_COLLAPSED (WEFT_MAX_RANK / 2)
 
 typedef struct reduce_state {
-    cl_kernel kernel;
+    rows_plan plan; /* a row per output */
     cl_mem meta;
-    int group;        /* one work-group per output */
     cl_uint outputs, count;
-    size_t local;
 } reduce_state;
 
 static const char *const reduce_mean_ops[] = {"ReduceMean", NULL};
-
-/* WEFT_TEST_MAX_LOCAL as a number >= 1, or 0 when unset or malformed. */
-static size_t test_max_local(void)
-{
-    const char *s = getenv("WEFT_TEST_MAX_LOCAL");
-    if (!s || !*s)
-        return 0;
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    return *end == '\0' && v >= 1 ? (size_t)v : 0;
-}
-
-/* One work-group per output when reductions are long, or when outputs are
- * too few to keep a device busy one work-item each. */
-static int use_group(uint64_t outputs, uint64_t count)
-{
-    const char *force = getenv("WEFT_TEST_REDUCE_PATH");
-    if (force && strcmp(force, "rows") == 0)
-        return 0;
-    if (force && strcmp(force, "group") == 0)
-        return 1;
-    return count >= 256 || (count >= 32 && outputs < 2048);
-}
 
 /* Which axes of `x` the node reduces (reduce[i] = 1). The axes come from
  * the attribute (opset < 18) or from constant input 1 (opset 18); absent
@@ -68,51 +42,22 @@ static int use_group(uint64_t outputs, uint64_t count)
 static int reduced_axes(const weft_graph *g, const weft_node *n, int rank, int reduce[WEFT_MAX_RANK],
                         char *why, size_t cap)
 {
-    const int64_t *axes = NULL;
-    size_t count = 0;
     int64_t noop = 0;
-    if (weft_node_attr_int(n, "noop_with_empty_axes", 0, &noop) != WEFT_OK ||
-        weft_node_attr_ints(n, "axes", &axes, &count) != WEFT_OK) {
+    if (weft_node_attr_int(n, "noop_with_empty_axes", 0, &noop) != WEFT_OK) {
         snprintf(why, cap, "malformed attributes");
         return 0;
     }
-    const weft_value *in = weft_node_input(g, n, 1);
-    if (in) {
-        if (in->kind != WEFT_VALUE_CONSTANT || in->dtype != WEFT_INT64 || !in->data) {
-            snprintf(why, cap, "input 'axes' ('%s') must be a constant int64 tensor", in->name);
-            return 0;
-        }
-        axes = in->data;
-        count = (size_t)weft_shape_numel(&in->shape);
-    }
-    for (int i = 0; i < rank; i++)
-        reduce[i] = count == 0 && !noop;
-    for (size_t i = 0; i < count; i++) {
-        int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
-        if (a < 0 || a >= rank) {
-            snprintf(why, cap, "axis %lld is out of range for rank %d", (long long)axes[i], rank);
-            return 0;
-        }
-        reduce[a] = 1;
-    }
-    return 1;
+    return weft_params_reduce_axes(n, rank, weft_node_input(g, n, 1), noop, reduce, why, cap) ==
+           WEFT_OK;
 }
 
 static int reduce_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
                            char *why, size_t cap)
 {
     (void)d;
-    const weft_value *x = weft_node_input(g, n, 0);
-    if (!x || x->dtype != WEFT_FLOAT32) {
-        snprintf(why, cap, "only float32 input is supported");
-        return 0;
-    }
-    if (weft_shape_numel(&x->shape) > (int64_t)INT32_MAX) {
-        snprintf(why, cap, "more than 2^31 elements");
-        return 0;
-    }
     int reduce[WEFT_MAX_RANK];
-    return reduced_axes(g, n, x->shape.rank, reduce, why, cap);
+    return rows_check_input(g, n, why, cap) &&
+           reduced_axes(g, n, weft_node_input(g, n, 0)->shape.rank, reduce, why, cap);
 }
 
 static double reduce_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
@@ -166,8 +111,6 @@ static weft_status reduce_prepare(weft_prepare *p)
     p->state = s;
     s->outputs = (cl_uint)outputs;
     s->count = (cl_uint)count;
-    size_t mem_cap = (size_t)(p->device->local_mem_bytes / 2 / sizeof(float));
-    s->group = mem_cap >= 1 && use_group(outputs, count);
 
     int meta[4 * MAX_COLLAPSED];
     size_t m = 0;
@@ -186,49 +129,13 @@ static weft_status reduce_prepare(weft_prepare *p)
     weft_options_init(&o);
     weft_options_define_int(&o, "KRANK", krank);
     weft_options_define_int(&o, "RRANK", rrank);
-    st = weft_op_kernel(p, "reduce", &o, s->group ? "reduce_mean_group_f32" : "reduce_mean_rows_f32",
-                        &s->kernel);
-    if (st != WEFT_OK)
-        return st;
-    size_t local = weft_op_max_local(p, s->kernel);
-    size_t forced = test_max_local();
-    if (forced && forced < local)
-        local = forced;
-    if (s->group) {
-        /* More work-items than terms would only idle. */
-        if (local > 256)
-            local = 256;
-        if (local > mem_cap)
-            local = mem_cap;
-        if (local > count)
-            local = count ? (size_t)count : 1;
-    } else if (local > 64) {
-        local = 64;
-    }
-    s->local = local;
-    return WEFT_OK;
+    return rows_prepare(p, "reduce", "reduce_mean", &o, outputs, count, &s->plan);
 }
 
 static weft_status reduce_enqueue(weft_run *r)
 {
     reduce_state *s = r->state;
-    if (s->outputs == 0)
-        return WEFT_OK;
-    weft_status st;
-    size_t global;
-    if (s->group) {
-        weft_arg args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(r->outputs[0].mem),
-                           WEFT_ARG(s->count), WEFT_ARG(s->meta),
-                           WEFT_LOCAL(s->local * sizeof(float))};
-        st = weft_op_set_args(r, s->kernel, args, 5);
-        global = (size_t)s->outputs * s->local;
-    } else {
-        weft_arg args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(r->outputs[0].mem),
-                           WEFT_ARG(s->outputs), WEFT_ARG(s->count), WEFT_ARG(s->meta)};
-        st = weft_op_set_args(r, s->kernel, args, 5);
-        global = ((size_t)s->outputs + s->local - 1) / s->local * s->local;
-    }
-    return st != WEFT_OK ? st : weft_op_launch(r, s->kernel, 1, &global, &s->local);
+    return rows_enqueue(r, &s->plan, s->outputs, WEFT_ARG(s->count), WEFT_ARG(s->meta));
 }
 
 const weft_op_impl weft_impl_reduce_mean = {

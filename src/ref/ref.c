@@ -75,8 +75,8 @@ static weft_status bind_inputs(run_state *r, const weft_tensor *inputs, size_t i
             return weft_fail(WEFT_ERR_SHAPE, "input '%s': given %s%s, the graph expects %s%s",
                              t->name, weft_dtype_name(t->dtype),
                              t->rank < 0 || t->rank > WEFT_MAX_RANK ? "(bad rank)"
-                                                                    : ref_fmt(&given).s,
-                             weft_dtype_name(val->dtype), ref_fmt(&val->shape).s);
+                                                                    : weft_shape_str(&given).s,
+                             weft_dtype_name(val->dtype), weft_shape_str(&val->shape).s);
         if (!t->data && value_bytes(val) > 0)
             return weft_fail(WEFT_ERR_INVALID_ARGUMENT, "input '%s' has no data", t->name);
         r->data[v] = t->data ? t->data : &no_elements;

@@ -97,7 +97,7 @@ static weft_status broadcast_fold(const weft_node *n, const weft_host_tensor *in
         if (weft_shape_broadcast(&shape, &in[k].shape, &next) != WEFT_OK)
             return weft_node_fail(n, WEFT_ERR_SHAPE,
                                   "input %zu of shape %s does not broadcast with shape %s", k,
-                                  ref_fmt(&in[k].shape).s, ref_fmt(&shape).s);
+                                  weft_shape_str(&in[k].shape).s, weft_shape_str(&shape).s);
         shape = next;
     }
     if ((st = ref_check_output(n, out, out_count, 0, in[0].dtype, &shape)) != WEFT_OK)
@@ -166,7 +166,7 @@ weft_status weft_ref_prelu(const weft_node *n, const weft_host_tensor *in, size_
     if (!fits)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'slope' of shape %s does not broadcast to the shape %s of X",
-                              ref_fmt(ss).s, ref_fmt(xs).s);
+                              weft_shape_str(ss).s, weft_shape_str(xs).s);
     if ((st = ref_check_output(n, out, out_count, 0, in[0].dtype, xs)) != WEFT_OK)
         return st;
     int64_t count = weft_shape_numel(xs), idx[WEFT_MAX_RANK];
@@ -387,7 +387,7 @@ static weft_status clip_bound(const weft_node *n, const weft_host_tensor *in, si
             in[i].shape.rank > 1)
             return weft_node_fail(n, WEFT_ERR_GRAPH,
                                   "input '%s' is %s %s, expected a scalar of X's type %s", name,
-                                  weft_dtype_name(in[i].dtype), ref_fmt(&in[i].shape).s,
+                                  weft_dtype_name(in[i].dtype), weft_shape_str(&in[i].shape).s,
                                   weft_dtype_name(in[0].dtype));
         *has = 1;
         if (in[0].dtype == WEFT_FLOAT32)
@@ -464,12 +464,12 @@ static weft_status softmax(const weft_node *n, const weft_host_tensor *in, size_
     int64_t axis;
     int ax;
     if ((st = weft_node_attr_int(n, "axis", -1, &axis)) != WEFT_OK ||
-        (st = ref_axis(n, "attribute 'axis'", axis, s->rank, &ax)) != WEFT_OK ||
+        (st = weft_params_axis(n, "attribute 'axis'", axis, s->rank, &ax, NULL, 0)) != WEFT_OK ||
         (st = ref_check_output(n, out, out_count, 0, WEFT_FLOAT32, s)) != WEFT_OK)
         return st;
     /* Element (o, a, i) of the view [outer, len, inner] is at (o * len + a) * inner + i. */
-    int64_t outer = ref_dims_product(s, 0, ax), len = s->dims[ax];
-    int64_t inner = ref_dims_product(s, ax + 1, s->rank);
+    int64_t outer = weft_shape_product(s, 0, ax), len = s->dims[ax];
+    int64_t inner = weft_shape_product(s, ax + 1, s->rank);
     const float *x = in[0].data;
     float *y = out[0].data;
     for (int64_t o = 0; o < outer; o++)

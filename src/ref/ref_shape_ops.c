@@ -6,12 +6,14 @@
  * Data movement copies elements of any type by their size, so every op
  * here runs on float32 and int64 alike. Each op computes its output shape
  * from its attributes and inputs and checks it against the shape the
- * caller set (from shape inference): the two are written independently,
- * so a disagreement is reported instead of read or written past a buffer.
+ * caller set (from shape inference), so a disagreement is reported instead
+ * of read or written past a buffer.
  *
  * Where ONNX moved an attribute to an input over the opsets (Split
  * 'split', Slice 'starts'/'ends'/'axes', Squeeze/Unsqueeze/ReduceMean
- * 'axes', Pad 'pads'), both forms are read; giving both is an error.
+ * 'axes', Pad 'pads'), both forms are read; giving both is an error. Those
+ * lists, axes, and the geometry of Slice, Pad and Transpose are read by
+ * graph/op_params.h, the rules shape inference and the kernels use too.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +43,8 @@ static weft_status copy_as(const weft_node *n, const weft_host_tensor *in,
     if (count != weft_shape_numel(&in[0].shape))
         return weft_node_fail(n, WEFT_ERR_SHAPE, "output shape %s does not hold the %lld elements "
                               "of input shape %s",
-                              ref_fmt(want).s, (long long)weft_shape_numel(&in[0].shape),
-                              ref_fmt(&in[0].shape).s);
+                              weft_shape_str(want).s, (long long)weft_shape_numel(&in[0].shape),
+                              weft_shape_str(&in[0].shape).s);
     if (count > 0)
         memcpy(out[0].data, in[0].data, (size_t)count * weft_dtype_size(in[0].dtype));
     return WEFT_OK;
@@ -97,7 +99,7 @@ weft_status weft_ref_flatten(const weft_node *n, const weft_host_tensor *in, siz
                               -s->rank, s->rank);
     int ax = (int)(axis < 0 ? axis + s->rank : axis);
     weft_shape want = {.rank = 2,
-                       .dims = {ref_dims_product(s, 0, ax), ref_dims_product(s, ax, s->rank)}};
+                       .dims = {weft_shape_product(s, 0, ax), weft_shape_product(s, ax, s->rank)}};
     return copy_as(n, in, out, out_count, &want);
 }
 
@@ -110,7 +112,7 @@ weft_status weft_ref_reshape(const weft_node *n, const weft_host_tensor *in, siz
     weft_status st = ref_require_input(n, in, in_count, 0, "data");
     if (st != WEFT_OK)
         return st;
-    ref_ints shape;
+    weft_ints shape;
     int64_t allowzero;
     if ((st = ref_ints_input(n, in, in_count, 1, "shape", &shape)) != WEFT_OK ||
         (st = weft_node_attr_int(n, "allowzero", 0, &allowzero)) != WEFT_OK)
@@ -130,7 +132,7 @@ weft_status weft_ref_reshape(const weft_node *n, const weft_host_tensor *in, siz
             if ((int)i >= s->rank)
                 return weft_node_fail(n, WEFT_ERR_SHAPE,
                                       "input 'shape'[%zu] = 0 copies a dim the data %s lacks", i,
-                                      ref_fmt(s).s);
+                                      weft_shape_str(s).s);
             d = s->dims[i];
         } else if (d == -1) {
             if (free_at >= 0)
@@ -149,10 +151,19 @@ weft_status weft_ref_reshape(const weft_node *n, const weft_host_tensor *in, siz
         if (known == 0 || numel % known != 0)
             return weft_node_fail(n, WEFT_ERR_SHAPE,
                                   "input 'shape' leaves no size for its -1 dim from data %s",
-                                  ref_fmt(s).s);
+                                  weft_shape_str(s).s);
         want.dims[free_at] = numel / known;
     }
     return copy_as(n, in, out, out_count, &want);
+}
+
+/* Input 0 ('data') of Squeeze and Unsqueeze and their 'axes': an
+ * attribute in older opsets, input 1 in newer ones. */
+static weft_status data_and_axes(const weft_node *n, const weft_host_tensor *in, size_t in_count,
+                                 weft_ints *axes)
+{
+    weft_status st = ref_require_input(n, in, in_count, 0, "data");
+    return st != WEFT_OK ? st : ref_ints_attr_or_input(n, in, in_count, "axes", 1, axes);
 }
 
 /* Drops the size-1 axes named by 'axes' (attribute before opset 13, input
@@ -160,11 +171,9 @@ weft_status weft_ref_reshape(const weft_node *n, const weft_host_tensor *in, siz
 weft_status weft_ref_squeeze(const weft_node *n, const weft_host_tensor *in, size_t in_count,
                              weft_host_tensor *out, size_t out_count)
 {
-    weft_status st = ref_require_input(n, in, in_count, 0, "data");
+    weft_ints axes;
+    weft_status st = data_and_axes(n, in, in_count, &axes);
     if (st != WEFT_OK)
-        return st;
-    ref_ints axes;
-    if ((st = ref_ints_attr_or_input(n, in, in_count, "axes", 1, &axes)) != WEFT_OK)
         return st;
     const weft_shape *s = &in[0].shape;
     int drop[WEFT_MAX_RANK];
@@ -172,7 +181,8 @@ weft_status weft_ref_squeeze(const weft_node *n, const weft_host_tensor *in, siz
         for (int d = 0; d < s->rank; d++)
             drop[d] = s->dims[d] == 1;
     } else {
-        if ((st = ref_axes(n, "'axes'", axes.v, axes.count, s->rank, drop)) != WEFT_OK)
+        if ((st = weft_params_axis_flags(n, "'axes'", axes.v, axes.count, s->rank, drop, NULL,
+                                         0)) != WEFT_OK)
             return st;
         for (int d = 0; d < s->rank; d++)
             if (drop[d] && s->dims[d] != 1)
@@ -192,11 +202,9 @@ weft_status weft_ref_squeeze(const weft_node *n, const weft_host_tensor *in, siz
 weft_status weft_ref_unsqueeze(const weft_node *n, const weft_host_tensor *in, size_t in_count,
                                weft_host_tensor *out, size_t out_count)
 {
-    weft_status st = ref_require_input(n, in, in_count, 0, "data");
+    weft_ints axes;
+    weft_status st = data_and_axes(n, in, in_count, &axes);
     if (st != WEFT_OK)
-        return st;
-    ref_ints axes;
-    if ((st = ref_ints_attr_or_input(n, in, in_count, "axes", 1, &axes)) != WEFT_OK)
         return st;
     if (!axes.present)
         return weft_node_fail(n, WEFT_ERR_GRAPH, "'axes' is required");
@@ -206,7 +214,8 @@ weft_status weft_ref_unsqueeze(const weft_node *n, const weft_host_tensor *in, s
                               (size_t)s->rank + axes.count);
     weft_shape want = {.rank = s->rank + (int)axes.count};
     int insert[WEFT_MAX_RANK];
-    if ((st = ref_axes(n, "'axes'", axes.v, axes.count, want.rank, insert)) != WEFT_OK)
+    if ((st = weft_params_axis_flags(n, "'axes'", axes.v, axes.count, want.rank, insert, NULL,
+                                     0)) != WEFT_OK)
         return st;
     for (int d = 0, from = 0; d < want.rank; d++)
         want.dims[d] = insert[d] ? 1 : s->dims[from++];
@@ -232,7 +241,7 @@ weft_status weft_ref_concat(const weft_node *n, const weft_host_tensor *in, size
     int ax;
     const weft_shape *s0 = &in[0].shape;
     if ((st = weft_node_attr_int(n, "axis", 0, &axis)) != WEFT_OK ||
-        (st = ref_axis(n, "attribute 'axis'", axis, s0->rank, &ax)) != WEFT_OK)
+        (st = weft_params_axis(n, "attribute 'axis'", axis, s0->rank, &ax, NULL, 0)) != WEFT_OK)
         return st;
     weft_shape want = *s0;
     want.dims[ax] = 0;
@@ -245,14 +254,14 @@ weft_status weft_ref_concat(const weft_node *n, const weft_host_tensor *in, size
             return weft_node_fail(n, WEFT_ERR_SHAPE,
                                   "input %zu (%s %s) does not concatenate with input 0 (%s %s) "
                                   "on axis %d",
-                                  k, weft_dtype_name(in[k].dtype), ref_fmt(s).s,
-                                  weft_dtype_name(in[0].dtype), ref_fmt(s0).s, ax);
+                                  k, weft_dtype_name(in[k].dtype), weft_shape_str(s).s,
+                                  weft_dtype_name(in[0].dtype), weft_shape_str(s0).s, ax);
         want.dims[ax] += s->dims[ax];
     }
     if ((st = ref_check_output(n, out, out_count, 0, in[0].dtype, &want)) != WEFT_OK)
         return st;
     size_t es = weft_dtype_size(in[0].dtype);
-    int64_t outer = ref_dims_product(s0, 0, ax), inner = ref_dims_product(s0, ax + 1, s0->rank);
+    int64_t outer = weft_shape_product(s0, 0, ax), inner = weft_shape_product(s0, ax + 1, s0->rank);
     int64_t at = 0; /* next output element */
     for (int64_t o = 0; o < outer; o++)
         for (size_t k = 0; k < in_count; k++) {
@@ -287,9 +296,9 @@ weft_status weft_ref_split(const weft_node *n, const weft_host_tensor *in, size_
     const weft_shape *s = &in[0].shape;
     int64_t axis, num = 0;
     int ax, has_num = weft_node_attr(n, "num_outputs") != NULL;
-    ref_ints split;
+    weft_ints split;
     if ((st = weft_node_attr_int(n, "axis", 0, &axis)) != WEFT_OK ||
-        (st = ref_axis(n, "attribute 'axis'", axis, s->rank, &ax)) != WEFT_OK ||
+        (st = weft_params_axis(n, "attribute 'axis'", axis, s->rank, &ax, NULL, 0)) != WEFT_OK ||
         (st = weft_node_attr_int(n, "num_outputs", 0, &num)) != WEFT_OK ||
         (st = ref_ints_attr_or_input(n, in, in_count, "split", 1, &split)) != WEFT_OK)
         return st;
@@ -337,7 +346,7 @@ weft_status weft_ref_split(const weft_node *n, const weft_host_tensor *in, size_
     /* Part k is, in every row of the view [outer, dim * inner], the run of
      * size_k * inner elements after the parts before it. */
     size_t es = weft_dtype_size(in[0].dtype);
-    int64_t outer = ref_dims_product(s, 0, ax), inner = ref_dims_product(s, ax + 1, s->rank);
+    int64_t outer = weft_shape_product(s, 0, ax), inner = weft_shape_product(s, ax + 1, s->rank);
     int64_t offset = 0; /* along the axis */
     for (size_t k = 0; k < out_count; k++) {
         int64_t size = split_size(&plan, k, out_count);
@@ -356,138 +365,106 @@ weft_status weft_ref_split(const weft_node *n, const weft_host_tensor *in, size_
     return WEFT_OK;
 }
 
-/* ---- Slice and Transpose ----------------------------------------------------- */
+/* ---- Gathers: Slice, Transpose, Pad, DepthToSpace, SpaceToDepth ---------------- */
 
-/* Per sliced axis: negative starts/ends count from the back, then with
- * step > 0 both clamp to [0, dim], with step < 0 start clamps to
- * [0, dim - 1] and end to [-1, dim - 1] (ONNX Slice-13). Output element j
- * on that axis reads input element start + j * step. */
+/* Where output element y (a multi-index) comes from: sets x, the input
+ * multi-index, and returns 1; or returns 0 for an element outside the
+ * input (Pad's padding). `how` is the op's own description. */
+typedef int (*source_fn)(const void *how, const weft_shape *in, const int64_t *y, int64_t *x);
+
+/* Output 0, of shape `want`, element by element from input 0 where
+ * `source` says, or `fill` (one element) where it names none. */
+static weft_status gather(const weft_node *n, const weft_host_tensor *in, weft_host_tensor *out,
+                          size_t out_count, const weft_shape *want, source_fn source,
+                          const void *how, const void *fill)
+{
+    weft_status st = ref_check_output(n, out, out_count, 0, in[0].dtype, want);
+    if (st != WEFT_OK)
+        return st;
+    const weft_shape *s = &in[0].shape;
+    size_t es = weft_dtype_size(in[0].dtype);
+    int64_t total = weft_shape_numel(want), y[WEFT_MAX_RANK], x[WEFT_MAX_RANK];
+    for (int64_t j = 0; j < total; j++) {
+        ref_unravel(want, j, y);
+        const void *from = source(how, s, y, x) ? elem(in[0].data, ref_ravel(s, x), es) : fill;
+        memcpy(elem_mut(out[0].data, j, es), from, es);
+    }
+    return WEFT_OK;
+}
+
+/* Output element j on each axis reads input element first + j * step. */
+static int slice_source(const void *how, const weft_shape *in, const int64_t *y, int64_t *x)
+{
+    const weft_slice *sl = how;
+    for (int d = 0; d < in->rank; d++)
+        x[d] = sl->first[d] + y[d] * sl->step[d];
+    return 1;
+}
+
+/* starts, ends, axes and steps as graph/op_params.h reads them (ONNX
+ * Slice-13: negative starts and ends count from the back, then clamp). */
 weft_status weft_ref_slice(const weft_node *n, const weft_host_tensor *in, size_t in_count,
                            weft_host_tensor *out, size_t out_count)
 {
     weft_status st = ref_require_input(n, in, in_count, 0, "data");
     if (st != WEFT_OK)
         return st;
-    ref_ints starts, ends, axes, steps;
-    if ((st = ref_ints_attr_or_input(n, in, in_count, "starts", 1, &starts)) != WEFT_OK ||
-        (st = ref_ints_attr_or_input(n, in, in_count, "ends", 2, &ends)) != WEFT_OK ||
-        (st = ref_ints_attr_or_input(n, in, in_count, "axes", 3, &axes)) != WEFT_OK ||
-        (st = ref_ints_input(n, in, in_count, 4, "steps", &steps)) != WEFT_OK)
+    weft_value scratch[WEFT_SLICE_INPUTS];
+    const weft_value *v[WEFT_SLICE_INPUTS];
+    ref_values(in, in_count, scratch, v, WEFT_SLICE_INPUTS);
+    weft_slice sl;
+    if ((st = weft_params_slice(n, v, &sl, NULL, 0)) != WEFT_OK)
         return st;
-    const weft_shape *s = &in[0].shape;
-    size_t k = starts.count;
-    if (!starts.present || !ends.present)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "'%s' is required",
-                              starts.present ? "ends" : "starts");
-    if (ends.count != k || (axes.present && axes.count != k) || (steps.present && steps.count != k))
-        return weft_node_fail(n, WEFT_ERR_GRAPH,
-                              "'starts', 'ends', 'axes' and 'steps' have different lengths");
-    int64_t start[WEFT_MAX_RANK], step[WEFT_MAX_RANK];
-    weft_shape want = *s;
-    for (int d = 0; d < s->rank; d++) {
-        start[d] = 0;
-        step[d] = 1;
-    }
-    int seen[WEFT_MAX_RANK] = {0};
-    for (size_t i = 0; i < k; i++) {
-        int ax = (int)i;
-        if (axes.present && (st = ref_axis(n, "'axes'", axes.v[i], s->rank, &ax)) != WEFT_OK)
-            return st;
-        if (ax >= s->rank)
-            return weft_node_fail(n, WEFT_ERR_GRAPH, "'starts' has %zu values for rank %d", k,
-                                  s->rank);
-        if (seen[ax]++)
-            return weft_node_fail(n, WEFT_ERR_GRAPH, "'axes' names axis %d twice", ax);
-        int64_t dim = s->dims[ax], st_ = steps.present ? steps.v[i] : 1;
-        int64_t b = starts.v[i], e = ends.v[i], len;
-        if (st_ == 0)
-            return weft_node_fail(n, WEFT_ERR_GRAPH, "'steps'[%zu] is 0", i);
-        if (b < 0)
-            b += dim;
-        if (e < 0)
-            e += dim;
-        /* len = ceil(distance / |step|), written so that no step overflows */
-        if (st_ > 0) {
-            b = b < 0 ? 0 : b > dim ? dim : b;
-            e = e < 0 ? 0 : e > dim ? dim : e;
-            len = e > b ? (e - b - 1) / st_ + 1 : 0;
-        } else if (dim == 0) {
-            len = 0; /* [0, dim - 1] is empty */
-        } else {
-            b = b < 0 ? 0 : b > dim - 1 ? dim - 1 : b;
-            e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
-            int64_t mag = st_ == INT64_MIN ? INT64_MAX : -st_;
-            len = b > e ? (b - e - 1) / mag + 1 : 0;
-        }
-        start[ax] = b;
-        step[ax] = st_;
-        want.dims[ax] = len;
-    }
-    if ((st = ref_check_output(n, out, out_count, 0, in[0].dtype, &want)) != WEFT_OK)
-        return st;
-    size_t es = weft_dtype_size(in[0].dtype);
-    int64_t count = weft_shape_numel(&want), idx[WEFT_MAX_RANK], from[WEFT_MAX_RANK];
-    for (int64_t j = 0; j < count; j++) {
-        ref_unravel(&want, j, idx);
-        for (int d = 0; d < s->rank; d++)
-            from[d] = start[d] + idx[d] * step[d];
-        memcpy(elem_mut(out[0].data, j, es), elem(in[0].data, ref_ravel(s, from), es), es);
-    }
-    return WEFT_OK;
+    weft_shape want = {.rank = in[0].shape.rank};
+    for (int d = 0; d < want.rank; d++)
+        want.dims[d] = sl.count[d];
+    return gather(n, in, out, out_count, &want, slice_source, &sl, NULL);
 }
 
-/* Output axis i is input axis perm[i]; perm defaults to the reversed axes. */
+/* Output axis i walks input axis perm[i]. */
+static int transpose_source(const void *how, const weft_shape *in, const int64_t *y, int64_t *x)
+{
+    const int *perm = how;
+    for (int i = 0; i < in->rank; i++)
+        x[perm[i]] = y[i];
+    return 1;
+}
+
+/* perm defaults to the reversed axes. */
 weft_status weft_ref_transpose(const weft_node *n, const weft_host_tensor *in, size_t in_count,
                                weft_host_tensor *out, size_t out_count)
 {
     weft_status st = ref_require_input(n, in, in_count, 0, "data");
     if (st != WEFT_OK)
         return st;
-    const weft_shape *s = &in[0].shape;
-    const int64_t *p;
-    size_t count;
-    if ((st = weft_node_attr_ints(n, "perm", &p, &count)) != WEFT_OK)
+    weft_value scratch;
+    int perm[WEFT_MAX_RANK];
+    if ((st = weft_params_perm(n, ref_value(in, in_count, 0, &scratch), perm, NULL, 0)) != WEFT_OK)
         return st;
-    int perm[WEFT_MAX_RANK], seen[WEFT_MAX_RANK] = {0};
-    if (!weft_node_attr(n, "perm")) {
-        for (int i = 0; i < s->rank; i++)
-            perm[i] = s->rank - 1 - i;
-    } else {
-        int ok = count == (size_t)s->rank;
-        for (size_t i = 0; i < count && ok; i++) {
-            ok = p[i] >= 0 && p[i] < s->rank && !seen[p[i]];
-            if (ok) {
-                seen[p[i]] = 1;
-                perm[i] = (int)p[i];
-            }
-        }
-        if (!ok)
-            return weft_node_fail(n, WEFT_ERR_GRAPH,
-                                  "attribute 'perm' is not a permutation of the %d axes",
-                                  s->rank);
-    }
+    const weft_shape *s = &in[0].shape;
     weft_shape want = {.rank = s->rank};
     for (int i = 0; i < s->rank; i++)
         want.dims[i] = s->dims[perm[i]];
-    if ((st = ref_check_output(n, out, out_count, 0, in[0].dtype, &want)) != WEFT_OK)
-        return st;
-    size_t es = weft_dtype_size(in[0].dtype);
-    int64_t total = weft_shape_numel(&want), idx[WEFT_MAX_RANK], from[WEFT_MAX_RANK];
-    for (int64_t j = 0; j < total; j++) {
-        ref_unravel(&want, j, idx);
-        for (int i = 0; i < s->rank; i++)
-            from[perm[i]] = idx[i];
-        memcpy(elem_mut(out[0].data, j, es), elem(in[0].data, ref_ravel(s, from), es), es);
-    }
-    return WEFT_OK;
+    return gather(n, in, out, out_count, &want, transpose_source, perm, NULL);
 }
 
-/* ---- Pad ---------------------------------------------------------------------- */
+/* Output element y reads input element y - begin, when inside the input. */
+static int pad_source(const void *how, const weft_shape *in, const int64_t *y, int64_t *x)
+{
+    const weft_pad *pad = how;
+    int inside = 1;
+    for (int d = 0; d < in->rank; d++) {
+        x[d] = y[d] - pad->begin[d];
+        inside &= x[d] >= 0 && x[d] < in->dims[d];
+    }
+    return inside;
+}
 
 /* Constant mode. 'pads' (attribute before opset 11, input since) holds
  * all begins then all ends, for every axis or for those of input 'axes'
- * (opset 18). A negative pad removes elements. The value is input
- * 'constant_value' (opset 11), or attribute 'value' (opset 2), else 0. */
+ * (opset 18), as graph/op_params.h reads them. A negative pad removes
+ * elements. The value is input 'constant_value' (opset 11), or attribute
+ * 'value' (opset 2), else 0. */
 weft_status weft_ref_pad(const weft_node *n, const weft_host_tensor *in, size_t in_count,
                          weft_host_tensor *out, size_t out_count)
 {
@@ -507,13 +484,12 @@ weft_status weft_ref_pad(const weft_node *n, const weft_host_tensor *in, size_t 
                               "attribute 'mode' = \"%s\" is not one of constant, reflect, edge, "
                               "wrap",
                               mode);
-    const weft_shape *s = &in[0].shape;
-    ref_ints pads, axes;
-    if ((st = ref_ints_attr_or_input(n, in, in_count, "pads", 1, &pads)) != WEFT_OK ||
-        (st = ref_ints_input(n, in, in_count, 3, "axes", &axes)) != WEFT_OK)
+    weft_value scratch[WEFT_PAD_INPUTS];
+    const weft_value *v[WEFT_PAD_INPUTS];
+    ref_values(in, in_count, scratch, v, WEFT_PAD_INPUTS);
+    weft_pad pad;
+    if ((st = weft_params_pad(n, v, &pad, NULL, 0)) != WEFT_OK)
         return st;
-    if (!pads.present)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "'pads' is required");
     /* The pad value, as one element of the data's type. */
     union {
         float f;
@@ -527,63 +503,20 @@ weft_status weft_ref_pad(const weft_node *n, const weft_host_tensor *in, size_t 
         if (in[2].dtype != in[0].dtype || weft_shape_numel(&in[2].shape) != 1)
             return weft_node_fail(n, WEFT_ERR_GRAPH,
                                   "input 'constant_value' is %s %s, expected one %s",
-                                  weft_dtype_name(in[2].dtype), ref_fmt(&in[2].shape).s,
+                                  weft_dtype_name(in[2].dtype), weft_shape_str(&in[2].shape).s,
                                   weft_dtype_name(in[0].dtype));
         memcpy(&value, in[2].data, weft_dtype_size(in[0].dtype));
     } else {
-        float v;
-        if ((st = weft_node_attr_float(n, "value", 0.0f, &v)) != WEFT_OK)
+        float f;
+        if ((st = weft_node_attr_float(n, "value", 0.0f, &f)) != WEFT_OK)
             return st;
         if (in[0].dtype == WEFT_FLOAT32)
-            value.f = v;
+            value.f = f;
         else
-            value.i = (int64_t)v;
+            value.i = (int64_t)f;
     }
-    int padded[WEFT_MAX_RANK];
-    size_t count = (size_t)s->rank;
-    int ax[WEFT_MAX_RANK];
-    if (axes.present) {
-        if ((st = ref_axes(n, "input 'axes'", axes.v, axes.count, s->rank, padded)) != WEFT_OK)
-            return st;
-        count = axes.count;
-        for (size_t i = 0; i < count; i++)
-            ax[i] = (int)(axes.v[i] < 0 ? axes.v[i] + s->rank : axes.v[i]);
-    } else {
-        for (int d = 0; d < s->rank; d++)
-            ax[d] = d;
-    }
-    if (pads.count != 2 * count)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "'pads' has %zu values, expected %zu",
-                              pads.count, 2 * count);
-    int64_t begin[WEFT_MAX_RANK] = {0};
-    weft_shape want = *s;
-    for (size_t i = 0; i < count; i++) {
-        begin[ax[i]] = pads.v[i];
-        want.dims[ax[i]] = s->dims[ax[i]] + pads.v[i] + pads.v[i + count];
-        if (want.dims[ax[i]] < 0)
-            return weft_node_fail(n, WEFT_ERR_SHAPE,
-                                  "'pads' %lld and %lld leave axis %d of size %lld negative",
-                                  (long long)pads.v[i], (long long)pads.v[i + count], ax[i],
-                                  (long long)s->dims[ax[i]]);
-    }
-    if ((st = ref_check_output(n, out, out_count, 0, in[0].dtype, &want)) != WEFT_OK)
-        return st;
-    size_t es = weft_dtype_size(in[0].dtype);
-    int64_t total = weft_shape_numel(&want), idx[WEFT_MAX_RANK], from[WEFT_MAX_RANK];
-    for (int64_t j = 0; j < total; j++) {
-        ref_unravel(&want, j, idx);
-        int inside = 1;
-        for (int d = 0; d < s->rank; d++) {
-            from[d] = idx[d] - begin[d];
-            inside &= from[d] >= 0 && from[d] < s->dims[d];
-        }
-        memcpy(elem_mut(out[0].data, j, es),
-               inside ? elem(in[0].data, ref_ravel(s, from), es) : (const char *)&value, es);
-    }
-    return WEFT_OK;
+    return gather(n, in, out, out_count, &pad.out, pad_source, &pad, &value);
 }
-
-/* ---- DepthToSpace and SpaceToDepth --------------------------------------------- */
 
 static weft_status read_blocksize(const weft_node *n, const weft_host_tensor *in, int64_t *b)
 {
@@ -597,81 +530,86 @@ static weft_status read_blocksize(const weft_node *n, const weft_host_tensor *in
                               (long long)*b);
     if (in[0].shape.rank != 4)
         return weft_node_fail(n, WEFT_ERR_SHAPE, "input has shape %s, expected NCHW",
-                              ref_fmt(&in[0].shape).s);
+                              weft_shape_str(&in[0].shape).s);
     return WEFT_OK;
 }
+
+/* DepthToSpace and SpaceToDepth: blocksize and, for DepthToSpace, mode. */
+typedef struct block_order {
+    int64_t b;
+    int crd;
+} block_order;
 
 /* y[n][c][h*b + i][w*b + j] =
  *   DCR: x[n][(i*b + j) * C' + c][h][w]   (C' = C / b^2)
  *   CRD: x[n][c * b^2 + i*b + j][h][w]
  * which is what the spec's reshape / transpose / reshape computes. */
+static int depth_to_space_source(const void *how, const weft_shape *in, const int64_t *y,
+                                 int64_t *x)
+{
+    const block_order *o = how;
+    int64_t b = o->b, i = y[2] % b, j = y[3] % b; /* y = {n, c, oh, ow} */
+    x[0] = y[0];
+    x[1] = o->crd ? y[1] * b * b + i * b + j : (i * b + j) * (in->dims[1] / (b * b)) + y[1];
+    x[2] = y[2] / b;
+    x[3] = y[3] / b;
+    return 1;
+}
+
 weft_status weft_ref_depth_to_space(const weft_node *n, const weft_host_tensor *in,
                                     size_t in_count, weft_host_tensor *out, size_t out_count)
 {
     weft_status st = ref_require_input(n, in, in_count, 0, "input");
-    int64_t b;
+    block_order o;
     const char *mode;
-    if (st != WEFT_OK || (st = read_blocksize(n, in, &b)) != WEFT_OK ||
+    if (st != WEFT_OK || (st = read_blocksize(n, in, &o.b)) != WEFT_OK ||
         (st = weft_node_attr_string(n, "mode", "DCR", &mode)) != WEFT_OK)
         return st;
-    int crd = strcmp(mode, "CRD") == 0;
-    if (!crd && strcmp(mode, "DCR") != 0)
+    o.crd = strcmp(mode, "CRD") == 0;
+    if (!o.crd && strcmp(mode, "DCR") != 0)
         return weft_node_fail(n, WEFT_ERR_GRAPH, "attribute 'mode' = \"%s\" is not one of DCR, CRD",
                               mode);
     const weft_shape *s = &in[0].shape;
+    int64_t b = o.b;
     if (s->dims[1] % (b * b) != 0)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "%lld channels are not divisible by blocksize^2 = %lld",
                               (long long)s->dims[1], (long long)(b * b));
     weft_shape want = {.rank = 4, .dims = {s->dims[0], s->dims[1] / (b * b), s->dims[2] * b,
                                            s->dims[3] * b}};
-    if ((st = ref_check_output(n, out, out_count, 0, in[0].dtype, &want)) != WEFT_OK)
-        return st;
-    size_t es = weft_dtype_size(in[0].dtype);
-    int64_t total = weft_shape_numel(&want), y[WEFT_MAX_RANK], x[WEFT_MAX_RANK];
-    for (int64_t k = 0; k < total; k++) {
-        ref_unravel(&want, k, y); /* y = {n, c, oh, ow} */
-        int64_t i = y[2] % b, j = y[3] % b;
-        x[0] = y[0];
-        x[1] = crd ? y[1] * b * b + i * b + j : (i * b + j) * want.dims[1] + y[1];
-        x[2] = y[2] / b;
-        x[3] = y[3] / b;
-        memcpy(elem_mut(out[0].data, k, es), elem(in[0].data, ref_ravel(s, x), es), es);
-    }
-    return WEFT_OK;
+    return gather(n, in, out, out_count, &want, depth_to_space_source, &o, NULL);
 }
 
 /* The inverse of DepthToSpace in DCR order:
  * y[n][(i*b + j) * C + c][h][w] = x[n][c][h*b + i][w*b + j]. */
+static int space_to_depth_source(const void *how, const weft_shape *in, const int64_t *y,
+                                 int64_t *x)
+{
+    int64_t b = ((const block_order *)how)->b; /* y = {n, oc, h, w} */
+    int64_t block = y[1] / in->dims[1], c = y[1] % in->dims[1];
+    x[0] = y[0];
+    x[1] = c;
+    x[2] = y[2] * b + block / b;
+    x[3] = y[3] * b + block % b;
+    return 1;
+}
+
 weft_status weft_ref_space_to_depth(const weft_node *n, const weft_host_tensor *in,
                                     size_t in_count, weft_host_tensor *out, size_t out_count)
 {
     weft_status st = ref_require_input(n, in, in_count, 0, "input");
-    int64_t b;
-    if (st != WEFT_OK || (st = read_blocksize(n, in, &b)) != WEFT_OK)
+    block_order o = {.crd = 0};
+    if (st != WEFT_OK || (st = read_blocksize(n, in, &o.b)) != WEFT_OK)
         return st;
     const weft_shape *s = &in[0].shape;
+    int64_t b = o.b;
     if (s->dims[2] % b != 0 || s->dims[3] % b != 0)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "height and width of %s are not divisible by blocksize %lld",
-                              ref_fmt(s).s, (long long)b);
+                              weft_shape_str(s).s, (long long)b);
     weft_shape want = {.rank = 4, .dims = {s->dims[0], s->dims[1] * b * b, s->dims[2] / b,
                                            s->dims[3] / b}};
-    if ((st = ref_check_output(n, out, out_count, 0, in[0].dtype, &want)) != WEFT_OK)
-        return st;
-    size_t es = weft_dtype_size(in[0].dtype);
-    int64_t total = weft_shape_numel(&want), y[WEFT_MAX_RANK], x[WEFT_MAX_RANK];
-    for (int64_t k = 0; k < total; k++) {
-        ref_unravel(&want, k, y); /* y = {n, oc, h, w} */
-        int64_t block = y[1] / s->dims[1], c = y[1] % s->dims[1];
-        int64_t i = block / b, j = block % b;
-        x[0] = y[0];
-        x[1] = c;
-        x[2] = y[2] * b + i;
-        x[3] = y[3] * b + j;
-        memcpy(elem_mut(out[0].data, k, es), elem(in[0].data, ref_ravel(s, x), es), es);
-    }
-    return WEFT_OK;
+    return gather(n, in, out, out_count, &want, space_to_depth_source, &o, NULL);
 }
 
 /* ---- ReduceMean ---------------------------------------------------------------- */
@@ -684,26 +622,19 @@ weft_status weft_ref_reduce_mean(const weft_node *n, const weft_host_tensor *in,
                                  weft_host_tensor *out, size_t out_count)
 {
     weft_status st = ref_require_input(n, in, in_count, 0, "data");
-    if (st != WEFT_OK)
-        return st;
     int64_t keepdims, noop;
-    ref_ints axes;
-    if ((st = weft_node_attr_int(n, "keepdims", 1, &keepdims)) != WEFT_OK ||
-        (st = weft_node_attr_int(n, "noop_with_empty_axes", 0, &noop)) != WEFT_OK ||
-        (st = ref_ints_attr_or_input(n, in, in_count, "axes", 1, &axes)) != WEFT_OK)
+    if (st != WEFT_OK || (st = weft_node_attr_int(n, "keepdims", 1, &keepdims)) != WEFT_OK ||
+        (st = weft_node_attr_int(n, "noop_with_empty_axes", 0, &noop)) != WEFT_OK)
         return st;
     if (keepdims != 0 && keepdims != 1)
         return weft_node_fail(n, WEFT_ERR_GRAPH, "attribute 'keepdims' = %lld is not 0 or 1",
                               (long long)keepdims);
     const weft_shape *s = &in[0].shape;
+    weft_value scratch;
     int reduce[WEFT_MAX_RANK];
-    if (axes.count > 0) {
-        if ((st = ref_axes(n, "'axes'", axes.v, axes.count, s->rank, reduce)) != WEFT_OK)
-            return st;
-    } else {
-        for (int d = 0; d < s->rank; d++)
-            reduce[d] = !noop;
-    }
+    if ((st = weft_params_reduce_axes(n, s->rank, ref_value(in, in_count, 1, &scratch), noop,
+                                      reduce, NULL, 0)) != WEFT_OK)
+        return st;
     weft_shape want = {.rank = 0};
     int64_t count = 1; /* elements averaged into each output element */
     for (int d = 0; d < s->rank; d++) {
@@ -756,26 +687,19 @@ weft_status weft_ref_reduce_mean(const weft_node *n, const weft_host_tensor *in,
 
 /* ---- Shape and Constant ---------------------------------------------------------- */
 
-/* The input's dims [start, end) as int64 (opset 15: negative counts from
- * the back, out of range clamps). Only the input's shape is read: its data
- * may be absent. */
+/* The input's dims [start, end) as int64 (graph/op_params.h: opset 15,
+ * negative counts from the back, out of range clamps). Only the input's
+ * shape is read: its data may be absent. */
 weft_status weft_ref_shape(const weft_node *n, const weft_host_tensor *in, size_t in_count,
                            weft_host_tensor *out, size_t out_count)
 {
     if (in_count < 1)
         return weft_node_fail(n, WEFT_ERR_INVALID_ARGUMENT, "input 0 ('data') is absent");
-    int64_t rank = in[0].shape.rank, start, end;
-    weft_status st;
-    if ((st = weft_node_attr_int(n, "start", 0, &start)) != WEFT_OK ||
-        (st = weft_node_attr_int(n, "end", rank, &end)) != WEFT_OK)
+    int64_t start, end;
+    weft_status st = weft_params_shape_range(n, in[0].shape.rank, &start, &end, NULL, 0);
+    if (st != WEFT_OK)
         return st;
-    if (start < 0)
-        start += rank;
-    if (end < 0)
-        end += rank;
-    start = start < 0 ? 0 : start > rank ? rank : start;
-    end = end < 0 ? 0 : end > rank ? rank : end;
-    weft_shape want = {.rank = 1, .dims = {end > start ? end - start : 0}};
+    weft_shape want = {.rank = 1, .dims = {end - start}};
     if ((st = ref_check_output(n, out, out_count, 0, WEFT_INT64, &want)) != WEFT_OK)
         return st;
     for (int64_t d = start; d < end; d++)

@@ -1,8 +1,10 @@
 /*
  * Helpers shared by the reference ops, header-only: the declarations of
  * every op function (from ref_ops.inc), checks of inputs and outputs with
- * messages that name the node, row-major index arithmetic and numpy
- * broadcasting.
+ * messages that name the node, row-major index arithmetic, numpy
+ * broadcasting, and host tensors handed to the parameter readers that the
+ * reference shares with shape inference and the kernels (graph/op_params.h:
+ * axes, int lists from attributes or inputs, Slice, Pad and Transpose).
  *
  * Clarity over speed: element offsets are recomputed from multi-indices
  * for every element, by division. Nothing here is meant to be fast.
@@ -16,6 +18,7 @@
 #include "core/error.h"
 #include "core/tensor.h"
 #include "graph/graph.h"
+#include "graph/op_params.h"
 #include "ref/ref.h"
 
 #define X(op, fn)                                                                          \
@@ -23,18 +26,6 @@
                    weft_host_tensor *out, size_t out_count);
 #include "ref/ref_ops.inc"
 #undef X
-
-/* "[1,3,224,224]" usable inline as a printf argument. */
-typedef struct ref_text {
-    char s[8 + WEFT_MAX_RANK * 22];
-} ref_text;
-
-static inline ref_text ref_fmt(const weft_shape *shape)
-{
-    ref_text t;
-    weft_shape_format(shape, t.s, sizeof t.s);
-    return t;
-}
 
 /* ---- Inputs and outputs ---------------------------------------------------- */
 
@@ -74,7 +65,7 @@ static inline weft_status ref_check_output(const weft_node *n, const weft_host_t
     if (!weft_shape_equal(&out[i].shape, want))
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "output %zu has shape %s but the reference computes %s", i,
-                              ref_fmt(&out[i].shape).s, ref_fmt(want).s);
+                              weft_shape_str(&out[i].shape).s, weft_shape_str(want).s);
     if (!out[i].data && weft_shape_numel(want) > 0)
         return weft_node_fail(n, WEFT_ERR_INVALID_ARGUMENT, "output %zu has no data", i);
     return WEFT_OK;
@@ -123,88 +114,52 @@ static inline int64_t ref_broadcast_index(const weft_shape *in, int out_rank, co
     return i;
 }
 
-/* Product of dims [from, to) of s. */
-static inline int64_t ref_dims_product(const weft_shape *s, int from, int to)
-{
-    int64_t p = 1;
-    for (int d = from; d < to; d++)
-        p *= s->dims[d];
-    return p;
-}
-
 /* ---- Attributes and constant inputs ---------------------------------------- */
 
-/* An axis in [-rank, rank-1] made non-negative; `what` says where it came
- * from ("attribute 'axis'"). */
-static inline weft_status ref_axis(const weft_node *n, const char *what, int64_t axis, int rank,
-                                   int *out)
+/* Input i dressed as a constant value without a name, for the parameter
+ * readers of graph/op_params.h (which the reference shares with shape
+ * inference and the kernels); NULL when absent. The value lives in
+ * *scratch, its data in the input. */
+static inline const weft_value *ref_value(const weft_host_tensor *in, size_t in_count, size_t i,
+                                          weft_value *scratch)
 {
-    *out = 0;
-    if (axis < -(int64_t)rank || axis >= rank)
-        return weft_node_fail(n, WEFT_ERR_GRAPH,
-                              "%s = %lld is out of range [%d, %d] for an input of rank %d", what,
-                              (long long)axis, -rank, rank - 1, rank);
-    *out = (int)(axis < 0 ? axis + rank : axis);
-    return WEFT_OK;
+    if (!ref_present(in, in_count, i))
+        return NULL;
+    *scratch = (weft_value){.name = (char *)"",
+                            .kind = WEFT_VALUE_CONSTANT,
+                            .dtype = in[i].dtype,
+                            .shape = in[i].shape,
+                            .shape_known = 1,
+                            .data = in[i].data,
+                            .producer = -1};
+    return scratch;
 }
 
-/* A list of axes normalised, without repeats; flags[d] set for each. */
-static inline weft_status ref_axes(const weft_node *n, const char *what, const int64_t *axes,
-                                   size_t count, int rank, int flags[WEFT_MAX_RANK])
+/* Inputs [0, count) as ref_value gives them, into v[]. */
+static inline void ref_values(const weft_host_tensor *in, size_t in_count, weft_value *scratch,
+                              const weft_value **v, size_t count)
 {
-    for (int d = 0; d < WEFT_MAX_RANK; d++)
-        flags[d] = 0;
-    for (size_t i = 0; i < count; i++) {
-        int ax;
-        weft_status st = ref_axis(n, what, axes[i], rank, &ax);
-        if (st != WEFT_OK)
-            return st;
-        if (flags[ax])
-            return weft_node_fail(n, WEFT_ERR_GRAPH, "%s names axis %d twice", what, ax);
-        flags[ax] = 1;
-    }
-    return WEFT_OK;
+    for (size_t i = 0; i < count; i++)
+        v[i] = ref_value(in, in_count, i, &scratch[i]);
 }
 
-/* Values of an int64 list given as attribute `name` (older opsets) or as
- * input i (newer ones). present is 0 when neither is given. */
-typedef struct ref_ints {
-    const int64_t *v;
-    size_t count;
-    int present;
-} ref_ints;
-
+/* An int64 list from constant input i (ref_ints_input), or from
+ * attribute `name` (older opsets) or input i (newer ones)
+ * (ref_ints_attr_or_input). present is 0 when it is not given. */
 static inline weft_status ref_ints_input(const weft_node *n, const weft_host_tensor *in,
                                          size_t in_count, size_t i, const char *what,
-                                         ref_ints *out)
+                                         weft_ints *out)
 {
-    out->v = NULL;
-    out->count = 0;
-    out->present = ref_present(in, in_count, i);
-    if (!out->present)
-        return WEFT_OK;
-    if (in[i].dtype != WEFT_INT64 || in[i].shape.rank > 1)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "input %zu ('%s') is %s %s, expected 1-D int64",
-                              i, what, weft_dtype_name(in[i].dtype), ref_fmt(&in[i].shape).s);
-    out->v = in[i].data;
-    out->count = (size_t)weft_shape_numel(&in[i].shape);
-    return WEFT_OK;
+    weft_value scratch;
+    return weft_params_const_ints(n, ref_value(in, in_count, i, &scratch), what, out, NULL, 0);
 }
 
 static inline weft_status ref_ints_attr_or_input(const weft_node *n, const weft_host_tensor *in,
                                                  size_t in_count, const char *name, size_t i,
-                                                 ref_ints *out)
+                                                 weft_ints *out)
 {
-    if (weft_node_attr(n, name)) {
-        if (ref_present(in, in_count, i))
-            return weft_node_fail(n, WEFT_ERR_GRAPH,
-                                  "'%s' is given both as an attribute (older opsets) and as input "
-                                  "%zu; give one",
-                                  name, i);
-        out->present = 1;
-        return weft_node_attr_ints(n, name, &out->v, &out->count);
-    }
-    return ref_ints_input(n, in, in_count, i, name, out);
+    weft_value scratch;
+    return weft_params_ints(n, name, i, ref_value(in, in_count, i, &scratch), out, NULL, 0);
 }
 
 #endif

@@ -112,6 +112,12 @@ size_t weft_op_max_local(const weft_prepare *p, cl_kernel kernel)
     return limit;
 }
 
+size_t weft_op_local_size(const weft_prepare *p, cl_kernel kernel, size_t cap)
+{
+    size_t limit = weft_op_max_local(p, kernel);
+    return limit < cap ? limit : cap;
+}
+
 weft_status weft_op_set_args(weft_run *r, cl_kernel kernel, const weft_arg *args, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
@@ -152,4 +158,10 @@ weft_status weft_op_launch(weft_run *r, cl_kernel kernel, cl_uint dims, const si
     if (event)
         step->events[step->event_count++] = event;
     return WEFT_OK;
+}
+
+weft_status weft_op_launch_1d(weft_run *r, cl_kernel kernel, size_t n, size_t local)
+{
+    size_t global = (n + local - 1) / local * local;
+    return weft_op_launch(r, kernel, 1, &global, &local);
 }

@@ -1,0 +1,478 @@
+/*
+ * Pools and MaxUnpool (cl/pool.cl), with the semantics of the reference
+ * (src/ref/ref_pool.c):
+ *   pool         MaxPool (and its Indices), AveragePool, LpPool over 1 to 3
+ *                spatial axes: one work-item per output element; kernel
+ *                extents, strides and dilations are -D constants so the
+ *                window loops unroll, extents and pads are arguments.
+ *   global_pool  GlobalMaxPool, GlobalAveragePool, GlobalLpPool: each
+ *                (n, c) plane reduced by one work-item (short planes, many
+ *                of them) or by one work-group (long planes, or few).
+ *   max_unpool   MaxUnpool: clear, claim (atomic_max), gather; the last of
+ *                repeated indices wins, as in the reference.
+ * The host works out the window geometry itself from the attributes
+ * (SAME_* pads included) and checks that it gives the output shape that
+ * shape inference set. Indices on the device are 32-bit: tensors above
+ * 2^31 - 1 elements are refused.
+ *
+ * For tests, prepare reads WEFT_TEST_MAX_LOCAL=N (caps every work-group
+ * at N >= 1 items) and, for the global pools, WEFT_TEST_REDUCE_PATH=
+ * rows|group (forces the kernel); both are src/ops/rows.h's, whose plan
+ * the global pools share with Softmax and ReduceMean.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "ops/op.h"
+#include "ops/rows.h"
+
+#define SPATIAL_MAX 3
+
+/* Codes shared with cl/pool.cl. */
+enum { POOL_MAX = 0, POOL_AVG = 1, POOL_LP = 2 };
+
+/* Writes why; returns 0 for `return refuse(...)`. */
+static int refuse(char *why, size_t cap, const char *fmt, ...) WEFT_PRINTF(3, 4);
+static int refuse(char *why, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+/* A work-group size for a 1-D launch of one item per element: at most
+ * `cap` (64 keeps several groups per compute unit on small tensors),
+ * within the kernel's limit and WEFT_TEST_MAX_LOCAL. */
+static size_t pick_local(const weft_prepare *p, cl_kernel kernel, size_t cap)
+{
+    size_t local = weft_op_local_size(p, kernel, cap), forced = rows_test_max_local();
+    return forced && forced < local ? forced : local;
+}
+
+static int fits_int32(const weft_shape *s)
+{
+    int64_t n = weft_shape_numel(s);
+    return n >= 0 && n <= INT32_MAX;
+}
+
+static int pool_kind(const char *op)
+{
+    if (strstr(op, "Max"))
+        return POOL_MAX;
+    if (strstr(op, "Average"))
+        return POOL_AVG;
+    return POOL_LP;
+}
+
+/* ---- Window geometry ------------------------------------------------------- */
+
+typedef struct pool_geom {
+    int sp;
+    int64_t in[SPATIAL_MAX], out[SPATIAL_MAX];
+    int64_t k[SPATIAL_MAX], s[SPATIAL_MAX], d[SPATIAL_MAX];
+    int64_t begin[SPATIAL_MAX], end[SPATIAL_MAX];
+} pool_geom;
+
+/* An ints attribute of `count` values in [lo, INT32_MAX], `def` when
+ * absent; 0 with why filled otherwise. */
+static int read_ints(const weft_node *n, const char *name, size_t count, int64_t def,
+                     int64_t lo, int64_t *out, char *why, size_t cap)
+{
+    const weft_attr *a = weft_node_attr(n, name);
+    if (!a) {
+        for (size_t i = 0; i < count; i++)
+            out[i] = def;
+        return 1;
+    }
+    if (a->type != WEFT_ATTR_INTS || a->count != count)
+        return refuse(why, cap, "attribute '%s' must be %zu ints", name, count);
+    for (size_t i = 0; i < count; i++) {
+        if (a->ints[i] < lo || a->ints[i] > INT32_MAX)
+            return refuse(why, cap, "attribute '%s'[%zu] = %lld is out of range", name, i,
+                          (long long)a->ints[i]);
+        out[i] = a->ints[i];
+    }
+    return 1;
+}
+
+static int read_int(const weft_node *n, const char *name, int64_t def, int64_t lo, int64_t hi,
+                    int64_t *out, char *why, size_t cap)
+{
+    const weft_attr *a = weft_node_attr(n, name);
+    *out = def;
+    if (!a)
+        return 1;
+    if (a->type != WEFT_ATTR_INT || a->i < lo || a->i > hi)
+        return refuse(why, cap, "attribute '%s' must be an int in [%lld, %lld]", name,
+                      (long long)lo, (long long)hi);
+    *out = a->i;
+    return 1;
+}
+
+/* MaxPool, AveragePool, LpPool: the geometry from the attributes, checked
+ * against the output shape y. */
+static int pool_geometry(const weft_node *n, const weft_shape *x, const weft_shape *y,
+                         pool_geom *g, char *why, size_t cap)
+{
+    memset(g, 0, sizeof *g);
+    if (x->rank < 3 || x->rank > 2 + SPATIAL_MAX)
+        return refuse(why, cap, "input has %d spatial axes; 1 to 3 are supported", x->rank - 2);
+    g->sp = x->rank - 2;
+    size_t sp = (size_t)g->sp;
+    int64_t pads[2 * SPATIAL_MAX], ceil_mode;
+    const weft_attr *ap = weft_node_attr(n, "auto_pad");
+    const char *mode = ap && ap->type == WEFT_ATTR_STRING ? ap->s : "NOTSET";
+    if (!weft_node_attr(n, "kernel_shape"))
+        return refuse(why, cap, "attribute 'kernel_shape' is required");
+    if (!read_ints(n, "kernel_shape", sp, 1, 1, g->k, why, cap) ||
+        !read_ints(n, "strides", sp, 1, 1, g->s, why, cap) ||
+        !read_ints(n, "dilations", sp, 1, 1, g->d, why, cap) ||
+        !read_ints(n, "pads", 2 * sp, 0, 0, pads, why, cap) ||
+        !read_int(n, "ceil_mode", 0, 0, 1, &ceil_mode, why, cap))
+        return 0;
+    int upper = strcmp(mode, "SAME_UPPER") == 0;
+    int same = upper || strcmp(mode, "SAME_LOWER") == 0;
+    int valid = strcmp(mode, "VALID") == 0;
+    if (!same && !valid && strcmp(mode, "NOTSET") != 0)
+        return refuse(why, cap, "attribute 'auto_pad' = \"%s\" is unknown", mode);
+    for (size_t i = 0; i < sp; i++) {
+        int64_t in = x->dims[2 + i], s = g->s[i], dk = (g->k[i] - 1) * g->d[i] + 1, out;
+        g->in[i] = in;
+        if (same) {
+            /* ceil(in / s); the odd pad at the end (UPPER) or start. */
+            out = (in + s - 1) / s;
+            int64_t total = (out - 1) * s + dk - in;
+            total = total > 0 ? total : 0;
+            g->begin[i] = upper ? total / 2 : total - total / 2;
+            g->end[i] = total - g->begin[i];
+        } else {
+            g->begin[i] = valid ? 0 : pads[i];
+            g->end[i] = valid ? 0 : pads[i + sp];
+            int64_t span = in + g->begin[i] + g->end[i] - dk;
+            if (span < 0)
+                return refuse(why, cap, "the window is larger than the padded input on axis %zu",
+                              i);
+            out = span / s + 1;
+            if (ceil_mode && !valid) {
+                out = (span + s - 1) / s + 1;
+                if ((out - 1) * s >= in + g->begin[i]) /* would start in the end padding */
+                    out--;
+            }
+        }
+        g->out[i] = out;
+        if (y->rank != x->rank || y->dims[2 + i] != out)
+            return refuse(why, cap, "output shape %s disagrees with the window geometry (%lld "
+                          "on spatial axis %zu)",
+                          weft_shape_str(y).s, (long long)out, i);
+        if (in > INT32_MAX || g->begin[i] > INT32_MAX || g->end[i] > INT32_MAX ||
+            (out - 1) * s + dk > INT32_MAX)
+            return refuse(why, cap, "extents above 2^31 - 1 on spatial axis %zu", i);
+    }
+    return 1;
+}
+
+/* ---- MaxPool, AveragePool, LpPool -------------------------------------------------- */
+
+typedef struct pool_state {
+    cl_kernel kernel;
+    int indices;
+    cl_int in[SPATIAL_MAX], begin[SPATIAL_MAX], end[SPATIAL_MAX]; /* D, H, W */
+    cl_uint out[SPATIAL_MAX];
+    size_t local;
+} pool_state;
+
+static const char *const pool_ops[] = {"MaxPool", "AveragePool", "LpPool", NULL};
+
+static int pool_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
+                         char *why, size_t cap)
+{
+    (void)d;
+    const weft_value *x = weft_node_input(g, n, 0), *y = weft_node_output(g, n, 0);
+    const weft_value *idx = weft_node_output(g, n, 1);
+    if (!x || x->dtype != WEFT_FLOAT32 || !y)
+        return refuse(why, cap, "only float32 input is supported");
+    if (idx && idx->dtype != WEFT_INT64)
+        return refuse(why, cap, "output 'Indices' must be int64");
+    if (!fits_int32(&x->shape) || !fits_int32(&y->shape))
+        return refuse(why, cap, "more than 2^31 - 1 elements");
+    int64_t p;
+    if (pool_kind(n->op) == POOL_LP && !read_int(n, "p", 2, 1, INT32_MAX, &p, why, cap))
+        return 0;
+    pool_geom geom;
+    return pool_geometry(n, &x->shape, &y->shape, &geom, why, cap);
+}
+
+static double pool_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
+{
+    (void)d;
+    const weft_value *x = weft_node_input(g, n, 0), *y = weft_node_output(g, n, 0);
+    int64_t taps = 1;
+    const int64_t *k;
+    size_t count;
+    if (weft_node_attr_ints(n, "kernel_shape", &k, &count) == WEFT_OK)
+        for (size_t i = 0; i < count; i++)
+            taps *= k[i];
+    double outs = y ? (double)weft_shape_numel(&y->shape) : 0;
+    /* Memory-bound at ~10 GB/s for reading X and writing Y (and Indices),
+     * plus ~1e10 taps per second. */
+    return ((x ? (double)weft_shape_numel(&x->shape) : 0) + 3 * outs) * 4.0 / 10e9 +
+           outs * (double)taps / 1e10;
+}
+
+static weft_status pool_prepare(weft_prepare *p)
+{
+    const weft_node *n = p->node;
+    char why[256];
+    pool_geom g;
+    int kind = pool_kind(n->op);
+    int64_t flag = 0, power = 2;
+    if (!pool_geometry(n, &p->inputs[0].shape, &p->outputs[0].shape, &g, why, sizeof why) ||
+        (kind == POOL_MAX && !read_int(n, "storage_order", 0, 0, 1, &flag, why, sizeof why)) ||
+        (kind == POOL_AVG &&
+         !read_int(n, "count_include_pad", 0, 0, 1, &flag, why, sizeof why)) ||
+        (kind == POOL_LP && !read_int(n, "p", 2, 1, INT32_MAX, &power, why, sizeof why)))
+        return weft_node_fail(n, WEFT_ERR_GRAPH, "%s", why);
+    pool_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
+    p->state = s;
+    s->indices = kind == POOL_MAX && p->output_count > 1 && weft_node_output(p->graph, n, 1);
+    /* The 3-D view: 1-D and 2-D pools get leading axes of size 1. */
+    int64_t k[SPATIAL_MAX], st[SPATIAL_MAX], dl[SPATIAL_MAX];
+    int lead = SPATIAL_MAX - g.sp;
+    for (int i = 0; i < SPATIAL_MAX; i++) {
+        int from = i - lead;
+        k[i] = from >= 0 ? g.k[from] : 1;
+        st[i] = from >= 0 ? g.s[from] : 1;
+        dl[i] = from >= 0 ? g.d[from] : 1;
+        s->in[i] = (cl_int)(from >= 0 ? g.in[from] : 1);
+        s->out[i] = (cl_uint)(from >= 0 ? g.out[from] : 1);
+        s->begin[i] = (cl_int)(from >= 0 ? g.begin[from] : 0);
+        s->end[i] = (cl_int)(from >= 0 ? g.end[from] : 0);
+    }
+    weft_options o;
+    weft_options_init(&o);
+    weft_options_define_int(&o, "POOL", kind);
+    static const char *const names[3][3] = {
+        {"KD", "KH", "KW"}, {"SD", "SH", "SW"}, {"DD", "DH", "DW"}};
+    for (int i = 0; i < SPATIAL_MAX; i++) {
+        weft_options_define_int(&o, names[0][i], k[i]);
+        weft_options_define_int(&o, names[1][i], st[i]);
+        weft_options_define_int(&o, names[2][i], dl[i]);
+    }
+    if (kind == POOL_AVG)
+        weft_options_define_int(&o, "COUNT_PAD", flag);
+    if (kind == POOL_LP)
+        weft_options_define_int(&o, "P", power);
+    if (s->indices) {
+        weft_options_define_int(&o, "INDICES", 1);
+        weft_options_define_int(&o, "COL_MAJOR", flag);
+    }
+    weft_status status = weft_op_kernel(p, "pool", &o, "pool_f32", &s->kernel);
+    if (status == WEFT_OK)
+        s->local = pick_local(p, s->kernel, 64);
+    return status;
+}
+
+static weft_status pool_enqueue(weft_run *r)
+{
+    pool_state *s = r->state;
+    cl_uint total = (cl_uint)weft_shape_numel(&r->outputs[0].shape);
+    weft_arg args[17];
+    size_t a = 0;
+    args[a++] = WEFT_ARG(r->inputs[0].mem);
+    args[a++] = WEFT_ARG(r->outputs[0].mem);
+    if (s->indices)
+        args[a++] = WEFT_ARG(r->outputs[1].mem);
+    args[a++] = WEFT_ARG(total);
+    for (int i = 0; i < SPATIAL_MAX; i++)
+        args[a++] = WEFT_ARG(s->in[i]);
+    for (int i = 0; i < SPATIAL_MAX; i++)
+        args[a++] = WEFT_ARG(s->out[i]);
+    for (int i = 0; i < SPATIAL_MAX; i++)
+        args[a++] = WEFT_ARG(s->begin[i]);
+    for (int i = 0; i < SPATIAL_MAX; i++)
+        args[a++] = WEFT_ARG(s->end[i]);
+    weft_status st = weft_op_set_args(r, s->kernel, args, a);
+    return st != WEFT_OK ? st : weft_op_launch_1d(r, s->kernel, total, s->local);
+}
+
+const weft_op_impl weft_impl_pool = {
+    .name = "pool",
+    .ops = pool_ops,
+    .supports = pool_supports,
+    .cost = pool_cost,
+    .prepare = pool_prepare,
+    .enqueue = pool_enqueue,
+    .release = free,
+};
+
+/* ---- Global pools -------------------------------------------------------------- */
+
+typedef struct global_state {
+    rows_plan plan;
+    cl_uint planes, len;
+} global_state;
+
+static const char *const global_ops[] = {"GlobalMaxPool", "GlobalAveragePool", "GlobalLpPool",
+                                         NULL};
+
+static int global_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
+                           char *why, size_t cap)
+{
+    (void)d;
+    if (!rows_check_input(g, n, why, cap))
+        return 0;
+    if (weft_node_input(g, n, 0)->shape.rank < 3)
+        return refuse(why, cap, "the input has no spatial axes");
+    int64_t p;
+    if (pool_kind(n->op) == POOL_LP && !read_int(n, "p", 2, 1, INT32_MAX, &p, why, cap))
+        return 0;
+    return 1;
+}
+
+static double global_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
+{
+    (void)d;
+    const weft_value *x = weft_node_input(g, n, 0);
+    return x ? (double)weft_shape_numel(&x->shape) * 4.0 / 10e9 : 0;
+}
+
+static weft_status global_prepare(weft_prepare *p)
+{
+    const weft_node *n = p->node;
+    const weft_shape *x = &p->inputs[0].shape;
+    char why[256];
+    int kind = pool_kind(n->op);
+    int64_t power = 2;
+    if (kind == POOL_LP && !read_int(n, "p", 2, 1, INT32_MAX, &power, why, sizeof why))
+        return weft_node_fail(n, WEFT_ERR_GRAPH, "%s", why);
+    global_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
+    p->state = s;
+    uint64_t len = 1;
+    for (int i = 2; i < x->rank; i++)
+        len *= (uint64_t)x->dims[i];
+    s->planes = (cl_uint)(x->dims[0] * x->dims[1]);
+    s->len = (cl_uint)len;
+    weft_options o;
+    weft_options_init(&o);
+    weft_options_define_int(&o, "POOL", kind);
+    if (kind == POOL_LP)
+        weft_options_define_int(&o, "P", power);
+    return rows_prepare(p, "pool", "global", &o, s->planes, len, &s->plan);
+}
+
+/* Planes are contiguous: the stride from one to the next is len. */
+static weft_status global_enqueue(weft_run *r)
+{
+    global_state *s = r->state;
+    return rows_enqueue(r, &s->plan, s->planes, WEFT_ARG(s->len), WEFT_ARG(s->len));
+}
+
+const weft_op_impl weft_impl_global_pool = {
+    .name = "global_pool",
+    .ops = global_ops,
+    .supports = global_supports,
+    .cost = global_cost,
+    .prepare = global_prepare,
+    .enqueue = global_enqueue,
+    .release = free,
+};
+
+/* ---- MaxUnpool --------------------------------------------------------------------- */
+
+typedef struct unpool_state {
+    cl_kernel clear, claim, gather;
+    cl_uint count, total;
+    size_t local_out, local_in;
+} unpool_state;
+
+static const char *const unpool_ops[] = {"MaxUnpool", NULL};
+
+static int unpool_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
+                           char *why, size_t cap)
+{
+    (void)d;
+    const weft_value *x = weft_node_input(g, n, 0), *i = weft_node_input(g, n, 1);
+    const weft_value *y = weft_node_output(g, n, 0);
+    if (!x || x->dtype != WEFT_FLOAT32 || !y)
+        return refuse(why, cap, "only float32 input is supported");
+    if (!i || i->dtype != WEFT_INT64)
+        return refuse(why, cap, "input 'I' must be int64");
+    if (!fits_int32(&x->shape) || !fits_int32(&y->shape))
+        return refuse(why, cap, "more than 2^31 - 1 elements");
+    return 1;
+}
+
+static double unpool_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
+{
+    (void)d;
+    const weft_value *x = weft_node_input(g, n, 0), *y = weft_node_output(g, n, 0);
+    /* Three passes over Y (write, then read and write) and one over X and
+     * I (12 bytes per element), at ~10 GB/s. */
+    return ((y ? 3.0 * (double)weft_shape_numel(&y->shape) : 0) +
+            (x ? 3.0 * (double)weft_shape_numel(&x->shape) : 0)) * 4.0 / 10e9;
+}
+
+static weft_status unpool_prepare(weft_prepare *p)
+{
+    const weft_node *n = p->node;
+    unpool_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
+    p->state = s;
+    s->count = (cl_uint)weft_shape_numel(&p->inputs[0].shape);
+    s->total = (cl_uint)weft_shape_numel(&p->outputs[0].shape);
+    weft_options o;
+    weft_options_init(&o);
+    weft_status st = weft_op_kernel(p, "pool", &o, "unpool_clear_i32", &s->clear);
+    if (st == WEFT_OK)
+        st = weft_op_kernel(p, "pool", &o, "unpool_claim_i32", &s->claim);
+    if (st == WEFT_OK)
+        st = weft_op_kernel(p, "pool", &o, "unpool_gather_i32", &s->gather);
+    if (st != WEFT_OK)
+        return st;
+    size_t a = pick_local(p, s->clear, 64), b = pick_local(p, s->gather, 64);
+    s->local_out = a < b ? a : b;
+    s->local_in = pick_local(p, s->claim, 64);
+    return WEFT_OK;
+}
+
+static weft_status unpool_enqueue(weft_run *r)
+{
+    unpool_state *s = r->state;
+    cl_mem x = r->inputs[0].mem, idx = r->inputs[1].mem, y = r->outputs[0].mem;
+    weft_arg clear[] = {WEFT_ARG(y), WEFT_ARG(s->total)};
+    weft_arg claim[] = {WEFT_ARG(idx), WEFT_ARG(y), WEFT_ARG(s->count), WEFT_ARG(s->total)};
+    weft_arg gather[] = {WEFT_ARG(x), WEFT_ARG(y), WEFT_ARG(s->total)};
+    weft_status st = weft_op_set_args(r, s->clear, clear, 2);
+    if (st == WEFT_OK)
+        st = weft_op_launch_1d(r, s->clear, s->total, s->local_out);
+    if (st == WEFT_OK)
+        st = weft_op_set_args(r, s->claim, claim, 4);
+    if (st == WEFT_OK)
+        st = weft_op_launch_1d(r, s->claim, s->count, s->local_in);
+    if (st == WEFT_OK)
+        st = weft_op_set_args(r, s->gather, gather, 3);
+    if (st == WEFT_OK)
+        st = weft_op_launch_1d(r, s->gather, s->total, s->local_out);
+    return st;
+}
+
+const weft_op_impl weft_impl_max_unpool = {
+    .name = "max_unpool",
+    .ops = unpool_ops,
+    .supports = unpool_supports,
+    .cost = unpool_cost,
+    .prepare = unpool_prepare,
+    .enqueue = unpool_enqueue,
+    .release = free,
+};
