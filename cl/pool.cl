@@ -30,7 +30,10 @@
  * Kernels (each guards its index, so global sizes may be rounded up to
  * any work-group size; none assumes a work-group size):
  *   pool_f32            one work-item per output element, consecutive
- *                       work-items on consecutive outputs along W.
+ *                       work-items on consecutive outputs along W (for
+ *                       devices with many narrow lanes).
+ *   pool_rows_f32       the same pools, one work-item per output row
+ *                       along W (for CPU-class devices).
  *   global_rows_f32     global pools: one work-item per (n, c) plane.
  *   global_group_f32    global pools: one work-group per plane, a tree
  *                       reduction in local memory, correct for any local
@@ -106,7 +109,12 @@ float lp_term(float v)
 #elif P == 2
     return v * v;
 #else
-    return pown(fabs(v), P);
+    /* Repeated products: pown is a library call, slow on some devices. */
+    const float a = fabs(v);
+    float t = a;
+    for (int k = 1; k < P; k++)
+        t *= a;
+    return t;
 #endif
 }
 
@@ -144,101 +152,73 @@ __kernel void pool_f32(__global const float *x, __global float *y,
 #if INDICES
                        __global long *indices,
 #endif
-                       const uint total, const int in_d, const int in_h, const int in_w,
-                       const uint out_d, const uint out_h, const uint out_w, const int pad_d,
+                       const int in_d, const int in_h, const int in_w, const uint out_d,
+                       const uint out_h, const uint out_w, const uint planes, const int pad_d,
                        const int pad_h, const int pad_w, const int end_d, const int end_h,
                        const int end_w)
 {
-    const uint i = get_global_id(0);
-    if (i >= total)
+    const uint ow = get_global_id(0), oh = get_global_id(1), z = get_global_id(2);
+    if (ow >= out_w || oh >= out_h || z >= planes * out_d)
         return;
-    const uint q = i / out_w;
-    const uint ow = i - q * out_w;
-    const uint r = q / out_h;
-    const uint oh = q - r * out_h;
-    const uint nc = r / out_d;
-    const uint od = r - nc * out_d;
+    /* No division in 1-D and 2-D pools (the branch is uniform). */
+    const uint nc = out_d == 1 ? z : z / out_d;
+    const uint od = z - nc * out_d;
+    const uint i = (z * out_h + oh) * out_w + ow;
     const int d0 = (int)od * SD - pad_d, h0 = (int)oh * SH - pad_h, w0 = (int)ow * SW - pad_w;
     const uint plane = (uint)in_d * (uint)in_h * (uint)in_w;
     __global const float *xp = x + nc * plane;
 
+    /* Every tap is read, at a coordinate clamped into the input, and
+     * taps outside it are dropped by a select: straight-line code that
+     * vectorises across work-items, with no branch on the data. */
 #if POOL == POOL_MAX
-    /* The maximum, NaN propagating; -inf for a window with no tap inside
-     * the input. A select per tap, which vectorises across work-items. */
     float best = -INFINITY;
+#if INDICES
+    int best_at = -1;
+#endif
+#else
+    float sum = 0.0f;
+#endif
     for (int a = 0; a < KD; a++) {
         const int pz = d0 + a * DD;
-        if (pz < 0 || pz >= in_d)
-            continue;
+        const int in_z = pz >= 0 && pz < in_d;
+        const int cz = clamp(pz, 0, in_d - 1);
         for (int b = 0; b < KH; b++) {
             const int py = h0 + b * DH;
-            if (py < 0 || py >= in_h)
-                continue;
+            const int in_zy = in_z && py >= 0 && py < in_h;
+            const int cy = clamp(py, 0, in_h - 1);
+            __global const float *row = xp + (cz * in_h + cy) * in_w;
             for (int c = 0; c < KW; c++) {
                 const int px = w0 + c * DW;
-                if (px < 0 || px >= in_w)
-                    continue;
-                best = max_nan(best, xp[(pz * in_h + py) * in_w + px]);
+                const int inside = in_zy && px >= 0 && px < in_w;
+                const float v = row[clamp(px, 0, in_w - 1)];
+#if POOL == POOL_MAX && INDICES
+                /* The first tap in scan order holding the maximum (the
+                 * first NaN when there is one). */
+                const int take = inside && (best_at < 0 || (!isnan(best) && (isnan(v) || v > best)));
+#if COL_MAJOR
+                const int here = pz + (py + px * in_h) * in_d;
+#else
+                const int here = (pz * in_h + py) * in_w + px;
+#endif
+                best_at = take ? here : best_at;
+                best = take ? v : best;
+#elif POOL == POOL_MAX
+                best = inside ? max_nan(best, v) : best;
+#elif POOL == POOL_AVG
+                sum += inside ? v : 0.0f;
+#else
+                sum += inside ? lp_term(v) : 0.0f;
+#endif
             }
         }
     }
+#if POOL == POOL_MAX
     y[i] = best;
 #if INDICES
-    /* Its index: the first tap in scan order that holds it (the first NaN
-     * when it is NaN), found by a second pass in reverse order where each
-     * match replaces the previous one — selects again, no branch on data.
-     * The second pass reads the same taps, now in cache. */
-    int best_at = -1;
-    const int best_nan = isnan(best);
-    for (int a = KD - 1; a >= 0; a--) {
-        const int pz = d0 + a * DD;
-        if (pz < 0 || pz >= in_d)
-            continue;
-        for (int b = KH - 1; b >= 0; b--) {
-            const int py = h0 + b * DH;
-            if (py < 0 || py >= in_h)
-                continue;
-            for (int c = KW - 1; c >= 0; c--) {
-                const int px = w0 + c * DW;
-                if (px < 0 || px >= in_w)
-                    continue;
-                const float v = xp[(pz * in_h + py) * in_w + px];
-#if COL_MAJOR
-                const int at = pz + (py + px * in_h) * in_d;
-#else
-                const int at = (pz * in_h + py) * in_w + px;
-#endif
-                best_at = (v == best) | (best_nan & isnan(v)) ? at : best_at;
-            }
-        }
-    }
     indices[i] = best_at < 0 ? -1L : (long)nc * (long)plane + (long)best_at;
 #endif
-
-#else /* POOL_AVG, POOL_LP */
-    float sum = 0.0f;
-    for (int a = 0; a < KD; a++) {
-        const int pz = d0 + a * DD;
-        if (pz < 0 || pz >= in_d)
-            continue;
-        for (int b = 0; b < KH; b++) {
-            const int py = h0 + b * DH;
-            if (py < 0 || py >= in_h)
-                continue;
-            for (int c = 0; c < KW; c++) {
-                const int px = w0 + c * DW;
-                if (px < 0 || px >= in_w)
-                    continue;
-                const float v = xp[(pz * in_h + py) * in_w + px];
-#if POOL == POOL_AVG
-                sum += v;
-#else
-                sum += lp_term(v);
-#endif
-            }
-        }
-    }
-#if POOL == POOL_AVG
+#elif POOL == POOL_AVG
     int cd = 0, ch = 0, cw = 0;
 #if COUNT_PAD
     AXIS_COUNT(cd, KD, d0, DD, -pad_d, in_d + end_d);
@@ -254,7 +234,273 @@ __kernel void pool_f32(__global const float *x, __global float *y,
 #else
     y[i] = lp_root(sum);
 #endif
+}
+
+/* ---- Windowed pools, a row per work-item ------------------------------------ */
+
+/* The taps a of a window axis with lo <= first + a * step < hi, as the
+ * range [*a0, *a1) of a < K. */
+void axis_taps(int K, int first, int step, int lo, int hi, int *a0, int *a1)
+{
+    int b = 0, e = K;
+    if (first < lo)
+        b = (lo - first + step - 1) / step;
+    if (first + (K - 1) * step >= hi)
+        e = first >= hi ? 0 : (hi - 1 - first) / step + 1;
+    *a0 = b;
+    *a1 = e > b ? e : b;
+}
+
+/* One output of pool_rows_f32 whose window has the W taps [c0, c1) and
+ * the row's D and H taps; *best_at is the index pool_f32 computes (-1
+ * without taps). */
+float window_value(__global const float *xp, int in_h, int in_w, int in_d, int d0, int h0, int w0,
+                   int a0, int a1, int b0, int b1, int c0, int c1, int *best_at)
+{
+#if POOL == POOL_MAX
+    float best = -INFINITY;
+    int at = -1;
+    for (int a = a0; a < a1; a++) {
+        const int pz = d0 + a * DD;
+        for (int b = b0; b < b1; b++) {
+            const int py = h0 + b * DH;
+            __global const float *row = xp + (pz * in_h + py) * in_w;
+            for (int c = c0; c < c1; c++) {
+                const int px = w0 + c * DW;
+                const float v = row[px];
+#if INDICES
+                /* The first tap in scan order holding the maximum (the first
+                 * NaN when there is one). */
+                const int take = at < 0 || (!isnan(best) && (isnan(v) || v > best));
+#if COL_MAJOR
+                const int here = pz + (py + px * in_h) * in_d;
+#else
+                const int here = (pz * in_h + py) * in_w + px;
 #endif
+                at = take ? here : at;
+                best = take ? v : best;
+#else
+                best = max_nan(best, v);
+#endif
+            }
+        }
+    }
+    *best_at = at;
+    return best;
+#else
+    (void)in_d;
+    (void)best_at;
+    float sum = 0.0f;
+    for (int a = a0; a < a1; a++) {
+        const int pz = d0 + a * DD;
+        for (int b = b0; b < b1; b++) {
+            __global const float *row = xp + (pz * in_h + h0 + b * DH) * in_w;
+            for (int c = c0; c < c1; c++) {
+#if POOL == POOL_AVG
+                sum += row[w0 + c * DW];
+#else
+                sum += lp_term(row[w0 + c * DW]);
+#endif
+            }
+        }
+    }
+    return sum;
+#endif
+}
+
+/* Eight outputs of a row's interior, 8 apart in the row's taps: the
+ * taps (p)[0], (p)[SW], ..., (p)[7 * SW], which the compiler turns into
+ * vector loads and shuffles (SW is a constant). */
+#define TAPS8(p)                                                                   \
+    ((float8)((p)[0], (p)[SW], (p)[2 * SW], (p)[3 * SW], (p)[4 * SW], (p)[5 * SW], \
+              (p)[6 * SW], (p)[7 * SW]))
+
+float8 lp_term8(float8 v)
+{
+#if P == 1
+    return fabs(v);
+#elif P == 2
+    return v * v;
+#else
+    const float8 a = fabs(v);
+    float8 t = a;
+    for (int k = 1; k < P; k++)
+        t *= a;
+    return t;
+#endif
+}
+
+float8 lp_root8(float8 s)
+{
+#if P == 1
+    return s;
+#elif P == 2
+    return sqrt(s);
+#else
+    return rootn(s, (int8)(P));
+#endif
+}
+
+/* Outputs [lo, hi) of a row of pool_rows_f32 (hi - lo >= 8; every W tap
+ * inside the input), eight at a time; the last eight may overlap the
+ * previous ones, which are written again with the same values. Inlined
+ * twice: with the row's D and H tap ranges, and with the whole window as
+ * constants for the rows that have every tap inside. */
+void row_interior8(__global const float *xp, __global float *yr,
+#if INDICES
+                   __global long *irow, const long base,
+#endif
+                   const int in_d, const int in_h, const int in_w, const int d0, const int h0,
+                   const int pad_w, const int a0, const int a1, const int b0, const int b1,
+                   const int lo, const int hi, const int count_dh)
+{
+    (void)in_d;
+    (void)count_dh;
+    for (int ow = lo; ow < hi; ow += 8) {
+        ow = min(ow, hi - 8);
+        const int w0 = ow * SW - pad_w;
+#if POOL == POOL_MAX
+        float8 best = (float8)(-INFINITY);
+#if INDICES
+        int8 at = (int8)(-1);
+        const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7) * SW + w0;
+#endif
+#else
+        float8 sum = (float8)(0.0f);
+#endif
+        for (int a = a0; a < a1; a++) {
+            const int pz = d0 + a * DD;
+            for (int b = b0; b < b1; b++) {
+                const int py = h0 + b * DH;
+                __global const float *row = xp + (pz * in_h + py) * in_w + w0;
+                for (int c = 0; c < KW; c++) {
+                    const float8 v = TAPS8(row + c * DW);
+#if POOL == POOL_MAX && INDICES
+                    const int8 take =
+                        (at < 0) | ((isnan(best) == 0) & (isnan(v) | (v > best)));
+                    const int8 px = lane + c * DW;
+#if COL_MAJOR
+                    const int8 here = pz + (py + px * in_h) * in_d;
+#else
+                    const int8 here = (pz * in_h + py) * in_w + px;
+#endif
+                    at = select(at, here, take);
+                    best = select(best, v, take);
+#elif POOL == POOL_MAX
+                    best = select(best, v, isnan(v) | (v > best));
+#elif POOL == POOL_AVG
+                    sum += v;
+#else
+                    sum += lp_term8(v);
+#endif
+                }
+            }
+        }
+#if POOL == POOL_MAX
+        vstore8(best, 0, yr + ow);
+#if INDICES
+        const long8 at64 = convert_long8(at);
+        vstore8(select(at64 + base, (long8)(-1L), at64 < 0), 0,
+                irow + ow);
+#endif
+#elif POOL == POOL_AVG
+        const int count = count_dh * KW;
+        vstore8(count > 0 ? sum / (float)count : (float8)(NAN), 0, yr + ow);
+#else
+        vstore8(lp_root8(sum), 0, yr + ow);
+#endif
+    }
+
+}
+
+/* The same pools as pool_f32, for CPU-class devices: one work-item per
+ * output row (n, c, od, oh). The row's index arithmetic and its D and H
+ * tap ranges are worked out once; its interior (outputs whose W taps are
+ * all inside the input) runs eight outputs at a time in float8 with no
+ * checks, and the borders one at a time. rows: N * C * out_d * out_h; the
+ * other arguments are pool_f32's. */
+__kernel void pool_rows_f32(__global const float *x, __global float *y,
+#if INDICES
+                            __global long *indices,
+#endif
+                            const uint rows, const int in_d, const int in_h, const int in_w,
+                            const uint out_d, const uint out_h, const uint out_w, const int pad_d,
+                            const int pad_h, const int pad_w, const int end_d, const int end_h,
+                            const int end_w)
+{
+    const uint r = get_global_id(0);
+    if (r >= rows)
+        return;
+    const uint q = r / out_h;
+    const uint oh = r - q * out_h;
+    const uint nc = q / out_d;
+    const uint od = q - nc * out_d;
+    const int d0 = (int)od * SD - pad_d, h0 = (int)oh * SH - pad_h;
+    const uint plane = (uint)in_d * (uint)in_h * (uint)in_w;
+    __global const float *xp = x + nc * plane;
+    __global float *yr = y + r * out_w;
+    int a0, a1, b0, b1;
+    axis_taps(KD, d0, DD, 0, in_d, &a0, &a1);
+    axis_taps(KH, h0, DH, 0, in_h, &b0, &b1);
+#if POOL == POOL_AVG
+    int cd0, cd1, ch0, ch1;
+#if COUNT_PAD
+    axis_taps(KD, d0, DD, -pad_d, in_d + end_d, &cd0, &cd1);
+    axis_taps(KH, h0, DH, -pad_h, in_h + end_h, &ch0, &ch1);
+#else
+    cd0 = a0, cd1 = a1, ch0 = b0, ch1 = b1;
+#endif
+    const int count_dh = (cd1 - cd0) * (ch1 - ch0);
+#else
+    const int count_dh = 0;
+#endif
+    /* Outputs [lo, hi) have every W tap inside the input. */
+    const int span = (KW - 1) * DW;
+    int lo = pad_w > 0 ? (pad_w + SW - 1) / SW : 0;
+    int hi = in_w - 1 - span + pad_w >= 0 ? (in_w - 1 - span + pad_w) / SW + 1 : 0;
+    hi = min(hi, (int)out_w);
+    lo = min(lo, hi);
+
+    /* The interior, eight outputs at a time. */
+    const int vectors = hi - lo >= 8;
+#if INDICES
+#define INTERIOR_ARGS(a0, a1, b0, b1)                                                  \
+    xp, yr, indices + r * out_w, (long)nc * (long)plane, in_d, in_h, in_w, d0, h0, pad_w, \
+        a0, a1, b0, b1, lo, hi, count_dh
+#else
+#define INTERIOR_ARGS(a0, a1, b0, b1)                                                  \
+    xp, yr, in_d, in_h, in_w, d0, h0, pad_w, a0, a1, b0, b1, lo, hi, count_dh
+#endif
+    if (vectors && a0 == 0 && a1 == KD && b0 == 0 && b1 == KH)
+        row_interior8(INTERIOR_ARGS(0, KD, 0, KH));
+    else if (vectors)
+        row_interior8(INTERIOR_ARGS(a0, a1, b0, b1));
+#undef INTERIOR_ARGS
+
+    /* The rest of the interior and the borders, one at a time. */
+    for (int o = 0; o < (int)out_w; o++) {
+        if (vectors && o >= lo && o < hi)
+            continue; /* done above */
+        const int w0 = o * SW - pad_w;
+        int c0, c1, at = -1;
+        axis_taps(KW, w0, DW, 0, in_w, &c0, &c1);
+        const float v = window_value(xp, in_h, in_w, in_d, d0, h0, w0, a0, a1, b0, b1, c0, c1, &at);
+#if POOL == POOL_MAX
+        yr[o] = v;
+#if INDICES
+        indices[r * out_w + o] = at < 0 ? -1L : (long)nc * (long)plane + (long)at;
+#endif
+#elif POOL == POOL_AVG
+        int cw0 = c0, cw1 = c1;
+#if COUNT_PAD
+        axis_taps(KW, w0, DW, -pad_w, in_w + end_w, &cw0, &cw1);
+#endif
+        const int count = count_dh * (cw1 - cw0);
+        yr[o] = count > 0 ? v / (float)count : NAN;
+#else
+        yr[o] = lp_root(v);
+#endif
+    }
 }
 
 /* ---- Global pools ----------------------------------------------------------- */

@@ -36,8 +36,9 @@
  *    n * FLT_EPSILON after dividing by up to n; doubled for slack. The
  *    division adds at most 2.5 ulp (OpenCL 1.2, section 7.4): rtol.
  *  - LpPool: rtol (taps + 40) * FLT_EPSILON. Terms are positive, so the
- *    sum errs by at most (n - 1) u relative; pown and rootn may err by 16
- *    ulp each and sqrt by 3; 1/p of the sum's error passes the root.
+ *    sum errs by at most (n - 1) u relative; |x|^p by repeated products
+ *    by (p - 1) u, rootn by 16 ulp and sqrt by 3; 1/p of the sum's error
+ *    passes the root.
  *  - GlobalAveragePool: atol 5e-6, rtol 1e-6. Pairwise sums: at most
  *    (8 + log2(n) + log2(local) + 1) u sum|x| ~ 31 u sum|x| for n = 16383
  *    and 256 work-items, so 31 u * 2 = 3.7e-6 on the mean.
@@ -271,6 +272,21 @@ static float *pool_case(op_case *c, const geom *g, variant v, int64_t p, const c
     return data;
 }
 
+/* A windowed pool case run with each implementation: pool_rows (CPU-class
+ * devices' choice) and pool (the others'). */
+static void run_pool_impls(void **state, op_case *c, const char *label)
+{
+    static const char *const impls[] = {"pool", "pool_rows"};
+    for (size_t i = 0; i < COUNT(impls); i++) {
+        char force[64], named[240];
+        snprintf(force, sizeof force, "%s:%s", c->op, impls[i]);
+        snprintf(named, sizeof named, "%s [%s]", label, impls[i]);
+        c->impl = force;
+        run_op_case(*state, c, named);
+    }
+    c->impl = NULL;
+}
+
 static void run_pool(void **state, const geom *g, variant v, int64_t p, const char *what)
 {
     static const char *const names[] = {"MaxPool",          "MaxPool+Indices rows",
@@ -283,7 +299,7 @@ static void run_pool(void **state, const geom *g, variant v, int64_t p, const ch
         snprintf(label, sizeof label, "%s %s %s", names[v], g->label, what);
     op_case c;
     float *data = pool_case(&c, g, v, p, label);
-    run_op_case(*state, &c, label);
+    run_pool_impls(state, &c, label);
     free(data);
 }
 
@@ -352,7 +368,7 @@ static void test_pool_ties(void **state)
             for (size_t k = 0; k < n; k++)
                 ties[k] = (float)(weft_random_next(&seed) % 3);
             c.in[0].f32 = ties;
-            run_op_case(*state, &c, label);
+            run_pool_impls(state, &c, label);
             free(ties);
             free(distinct);
         }
