@@ -166,6 +166,13 @@ static const geom geoms[] = {
     {"1x1 plane", G2(.n = 2, .c = 3, .in = {1, 1}, .k = {1, 1})},
     {"1x1 kernel s2 ceil", G2(.n = 1, .c = 1, .in = {5, 6}, .k = {1, 1}, .s = {2, 2}), .ceil = 1},
     {"kernel = input", G2(.n = 1, .c = 3, .in = {5, 4}, .k = {5, 4})},
+    /* Rows wide enough for pool_rows' eight-at-a-time interior, its
+     * overlapping last eight, and borders on both sides. */
+    {"wide 3x3 s2 pads 1", G2(.n = 1, .c = 2, .in = {5, 41}, .k = {3, 3}, .s = {2, 2}),
+     .pads_given = 1, .pads = {1, 1, 1, 1}, .lp_all = 1},
+    {"wide 2x3 s1,3 dilated", G2(.n = 1, .c = 3, .in = {4, 60}, .k = {2, 3}, .s = {1, 3},
+                                 .d = {1, 2}),
+     .pads_given = 1, .pads = {0, 2, 1, 3}},
     {"1-D", .sp = 1, .n = 1, .c = 3, .in = {32}, .k = {2}},
     {"1-D pads ceil", .sp = 1, .n = 2, .c = 3, .in = {17}, .k = {3}, .s = {2}, .pads_given = 1,
      .pads = {1, 2}, .ceil = 1, .lp_all = 1},
@@ -332,7 +339,7 @@ static void test_pool_big(void **state)
 
 static void test_pool_forced_local(void **state)
 {
-    static const size_t picks[] = {2, 7, 11, 21, 23};
+    static const size_t picks[] = {2, 7, 11, 23, 25};
     for (size_t l = 0; l < COUNT(forced_locals); l++) {
         force(forced_locals[l], NULL);
         char what[32];
@@ -351,7 +358,7 @@ static void test_pool_forced_local(void **state)
  * reference (the first tap in scan order). */
 static void test_pool_ties(void **state)
 {
-    static const size_t picks[] = {2, 10, 21, 23};
+    static const size_t picks[] = {2, 10, 20, 23, 25};
     for (size_t i = 0; i < COUNT(picks); i++)
         for (variant v = V_MAX_ROWS; v <= V_MAX_COLS; v++) {
             op_case c;
