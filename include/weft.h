@@ -395,7 +395,7 @@ typedef struct weft_node_info {
     const char *op;
     const char *impl;
     const char *device;
-    double time_ms;              /* last run's queued-to-end time; 0 unless profiling */
+    double time_ms;              /* last run's kernel time (start to end, summed); 0 unless profiling */
 } weft_node_info;
 
 WEFT_API weft_status weft_session_node_count(const weft_session *session, size_t *count);

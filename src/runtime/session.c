@@ -490,24 +490,25 @@ weft_status weft_session_create(weft_context *context, const weft_graph *graph,
 
 /* ---- Running ------------------------------------------------------------ */
 
+/* A node's time is the sum of its kernels' START -> END: on an in-order
+ * queue every kernel is queued at once, so from QUEUED a node would also
+ * count the time it waited for the nodes before it. */
 static weft_status collect_profile(weft_session *s)
 {
     for (size_t i = 0; i < s->step_count; i++) {
         weft_step *step = &s->steps[i];
-        cl_ulong first = 0, last = 0;
+        cl_ulong total = 0;
         for (size_t e = 0; e < step->event_count; e++) {
-            cl_ulong q = 0, end = 0;
-            clGetEventProfilingInfo(step->events[e], CL_PROFILING_COMMAND_QUEUED, sizeof q, &q,
-                                    NULL);
+            cl_ulong start = 0, end = 0;
+            clGetEventProfilingInfo(step->events[e], CL_PROFILING_COMMAND_START, sizeof start,
+                                    &start, NULL);
             clGetEventProfilingInfo(step->events[e], CL_PROFILING_COMMAND_END, sizeof end, &end,
                                     NULL);
-            if (e == 0 || q < first)
-                first = q;
-            if (end > last)
-                last = end;
+            if (end > start)
+                total += end - start;
             clReleaseEvent(step->events[e]);
         }
-        step->time_ms = step->event_count && last > first ? (double)(last - first) / 1e6 : 0;
+        step->time_ms = (double)total / 1e6;
         step->event_count = 0;
     }
     return WEFT_OK;
