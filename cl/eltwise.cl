@@ -85,8 +85,10 @@ float unary(float x, float alpha, float beta)
 #elif OP == OP_MISH
     return x * tanh(softplus(x));
 #elif OP == OP_CLIP
-    /* alpha = min, beta = max; NaN passes through as in the reference */
-    return x < alpha ? alpha : (x > beta ? beta : x);
+    /* alpha = min, beta = max: min(max(x, min), max), so that min > max
+     * gives max (Clip-13); NaN passes through as in the reference */
+    const float t = x < alpha ? alpha : x;
+    return t > beta ? beta : t;
 #elif OP == OP_ERF
     return erf(x);
 #elif OP == OP_SQRT

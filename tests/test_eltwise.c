@@ -67,7 +67,8 @@ static void test_unary_grid(void **state)
         }
 }
 
-/* Clip with bounds as constant inputs (opset 11+), one bound absent. */
+/* Clip with bounds as constant inputs (opset 11+), one bound absent, and
+ * min > max. */
 static void test_clip_inputs(void **state)
 {
     static const float lo = -0.25f, hi = 0.5f;
@@ -80,6 +81,13 @@ static void test_clip_inputs(void **state)
                         .in = {{.rank = 2, .dims = {4, 9}}, {.rank = -1},
                                {.rank = 0, .constant = 1, .f32 = &hi}}};
     run_op_case(*state, &max_only, "clip max input only");
+    /* min > max: every element becomes max (Clip-13). */
+    static const float above = 0.75f, below = -0.75f;
+    op_case crossed = {.op = "Clip", .inputs = 3,
+                       .in = {{.rank = 2, .dims = {4, 9}},
+                              {.rank = 0, .constant = 1, .f32 = &above},
+                              {.rank = 0, .constant = 1, .f32 = &below}}};
+    run_op_case(*state, &crossed, "clip min > max");
 }
 
 static const struct {
