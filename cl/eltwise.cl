@@ -1,12 +1,17 @@
 /*
  * eltwise — element-wise unary activations and binary ops with numpy
- * broadcasting, float32.
+ * broadcasting, float32; the binary ops but PRelu also on int64 (index
+ * arithmetic, e.g. PyTorch's MaxPool indices export).
  *
  * -D contract:
  *   OP     the operation: one of the OP_* codes below (default OP_RELU for
  *          unary_f32, OP_ADD for binary_f32)
- *   RANK   binary_f32 with broadcasting: the collapsed rank (1..6); absent
+ *   RANK   binary_* with broadcasting: the collapsed rank (1..6); absent
  *          means both inputs have the output's shape (no index arithmetic)
+ *   INT64  1: the binary kernel is binary_i64, on OpenCL C `long`,
+ *          wrapping modulo 2^64 like the reference; Div truncates toward
+ *          zero (C's rule; ONNX leaves it to the backend) and gives 0 for
+ *          a zero divisor (the reference refuses one) instead of trapping
  *
  * Every kernel guards its index, so the host may round the global size up
  * to a multiple of any work-group size it queried. Each work-item reads
@@ -114,6 +119,37 @@ __kernel void unary_f32(__global const float *x, __global float *y, const uint n
         y[i] = unary(x[i], alpha, beta);
 }
 
+#ifndef INT64
+#define INT64 0
+#endif
+#if INT64
+typedef long elem;
+#define BINARY_KERNEL binary_i64
+#else
+typedef float elem;
+#define BINARY_KERNEL binary_f32
+#endif
+
+#if INT64
+/* Wrapping modulo 2^64 through ulong, as the reference does; never a trap
+ * (x86 faults on LONG_MIN / -1). */
+long binary(long a, long b)
+{
+#if OP == OP_SUB
+    return (long)((ulong)a - (ulong)b);
+#elif OP == OP_MUL
+    return (long)((ulong)a * (ulong)b);
+#elif OP == OP_DIV
+    return b == 0 ? 0 : b == -1 ? (long)(0UL - (ulong)a) : a / b;
+#elif OP == OP_MAX
+    return max(a, b);
+#elif OP == OP_MIN
+    return min(a, b);
+#else
+    return (long)((ulong)a + (ulong)b);
+#endif
+}
+#else
 float binary(float a, float b)
 {
 #if OP == OP_SUB
@@ -132,11 +168,12 @@ float binary(float a, float b)
     return a + b;
 #endif
 }
+#endif
 
 /* meta (RANK defined): dims[RANK], then a's strides[RANK], then b's
  * strides[RANK], in elements, 0 where that input is broadcast. */
-__kernel void binary_f32(__global const float *a, __global const float *b, __global float *y,
-                         const uint n, __constant const int *meta)
+__kernel void BINARY_KERNEL(__global const elem *a, __global const elem *b, __global elem *y,
+                            const uint n, __constant const int *meta)
 {
     const uint i = get_global_id(0);
     if (i >= n)

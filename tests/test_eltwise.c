@@ -90,6 +90,31 @@ static void test_clip_inputs(void **state)
     run_op_case(*state, &crossed, "clip min > max");
 }
 
+/* The integer binary ops on int64 graph inputs, broadcast and not, with
+ * values that overflow int32 and negative ones (Div truncates toward 0). */
+static void test_binary_int64(void **state)
+{
+    static const char *const ops[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum"};
+    int64_t a[36], b[9];
+    for (int i = 0; i < 36; i++)
+        a[i] = (i % 2 ? -1 : 1) * ((int64_t)i * 987654321 + 5);
+    for (int i = 0; i < 9; i++)
+        b[i] = (i % 3 == 0 ? -1 : 1) * (i + 2); /* never 0 */
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        op_case same = {.op = ops[k], .inputs = 2,
+                        .in = {{.rank = 2, .dims = {4, 9}, .dtype = WEFT_INT64, .i64 = a},
+                               {.rank = 2, .dims = {4, 9}, .dtype = WEFT_INT64, .i64 = a}}};
+        op_case bcast = {.op = ops[k], .inputs = 2,
+                         .in = {{.rank = 2, .dims = {4, 9}, .dtype = WEFT_INT64, .i64 = a},
+                                {.rank = 1, .dims = {9}, .dtype = WEFT_INT64, .i64 = b}}};
+        char label[64];
+        snprintf(label, sizeof label, "%s int64", ops[k]);
+        run_op_case(*state, &same, label);
+        snprintf(label, sizeof label, "%s int64 broadcast", ops[k]);
+        run_op_case(*state, &bcast, label);
+    }
+}
+
 static const struct {
     shape a, b;
 } binary_shapes[] = {
@@ -171,6 +196,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unary_grid),
         cmocka_unit_test(test_clip_inputs),
+        cmocka_unit_test(test_binary_int64),
         cmocka_unit_test(test_binary_grid),
         cmocka_unit_test(test_variadic),
         cmocka_unit_test(test_constant_operand),

@@ -257,11 +257,26 @@ static int collapse(const weft_shape *out, const weft_shape *a, const weft_shape
     return rank;
 }
 
+/* Every input and the output int64, for the integer ops (two inputs or
+ * more: the one-input copy is float32's). */
+static int all_int64(const weft_graph *g, const weft_node *n)
+{
+    const weft_value *y = weft_node_output(g, n, 0);
+    if (!y || y->dtype != WEFT_INT64 || strcmp(n->op, "PRelu") == 0 || n->input_count < 2)
+        return 0;
+    for (size_t k = 0; k < n->input_count; k++) {
+        const weft_value *v = weft_node_input(g, n, k);
+        if (!v || v->dtype != WEFT_INT64)
+            return 0;
+    }
+    return 1;
+}
+
 static int binary_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
                            char *why, size_t cap)
 {
     (void)d;
-    if (!all_float32(g, n, why, cap))
+    if (!all_int64(g, n) && !all_float32(g, n, why, cap))
         return 0;
     if (n->input_count > MAX_STEPS) {
         snprintf(why, cap, "more than %d inputs", MAX_STEPS);
@@ -283,6 +298,7 @@ static weft_status binary_prepare(weft_prepare *p)
         return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
     p->state = s;
     int code = op_code(n->op);
+    int int64 = p->outputs[0].dtype == WEFT_INT64;
     const weft_shape *out = &p->outputs[0].shape;
     weft_status st = WEFT_OK;
     if (n->input_count == 1) {
@@ -304,6 +320,8 @@ static weft_status binary_prepare(weft_prepare *p)
         weft_options o;
         weft_options_init(&o);
         weft_options_define_int(&o, "OP", code);
+        if (int64)
+            weft_options_define_int(&o, "INT64", 1);
         if (rank > 0) {
             weft_options_define_int(&o, "RANK", rank);
             int meta[3 * WEFT_MAX_RANK];
@@ -316,7 +334,8 @@ static weft_status binary_prepare(weft_prepare *p)
             st = weft_op_upload(p, &unused, sizeof unused, &step->meta);
         }
         if (st == WEFT_OK)
-            st = weft_op_kernel(p, "eltwise", &o, "binary_f32", &step->kernel);
+            st = weft_op_kernel(p, "eltwise", &o, int64 ? "binary_i64" : "binary_f32",
+                                &step->kernel);
     }
     if (st == WEFT_OK)
         s->local = weft_op_local_size(p, s->steps[0].kernel, 64);
