@@ -184,3 +184,22 @@ void run_op_case(weft_context *ctx, const op_case *c, const char *label)
     weft_graph_release(ref_graph);
     weft_graph_release(g);
 }
+
+void op_test_force(const char *max_local, const char *path)
+{
+    if (max_local)
+        setenv("WEFT_TEST_MAX_LOCAL", max_local, 1);
+    else
+        unsetenv("WEFT_TEST_MAX_LOCAL");
+    if (path)
+        setenv("WEFT_TEST_REDUCE_PATH", path, 1);
+    else
+        unsetenv("WEFT_TEST_REDUCE_PATH");
+}
+
+int op_test_unforce(void **state)
+{
+    (void)state;
+    op_test_force(NULL, NULL);
+    return 0;
+}

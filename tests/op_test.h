@@ -52,6 +52,14 @@ typedef struct op_case {
  * (label) and the first wrong element. */
 void run_op_case(weft_context *ctx, const op_case *c, const char *label);
 
+/* Runs the kernels as on a device that allows at most max_local work-items
+ * per group (WEFT_TEST_MAX_LOCAL) and, for the reductions, forces the one
+ * work-item or one work-group per row kernel (WEFT_TEST_REDUCE_PATH: "rows"
+ * or "group"); NULL unsets. Read by prepare (src/ops/rows.h). */
+void op_test_force(const char *max_local, const char *path);
+/* op_test_force(NULL, NULL), as a cmocka teardown. */
+int op_test_unforce(void **state);
+
 /* A context on the default device, disk cache off (for group setup). */
 int op_test_setup(void **state);
 int op_test_teardown(void **state);

@@ -83,25 +83,6 @@
 
 /* ---- Forcing the work-group size and the kernel ------------------------- */
 
-static void force(const char *max_local, const char *path)
-{
-    if (max_local)
-        setenv("WEFT_TEST_MAX_LOCAL", max_local, 1);
-    else
-        unsetenv("WEFT_TEST_MAX_LOCAL");
-    if (path)
-        setenv("WEFT_TEST_REDUCE_PATH", path, 1);
-    else
-        unsetenv("WEFT_TEST_REDUCE_PATH");
-}
-
-static int unforce(void **state)
-{
-    (void)state;
-    force(NULL, NULL);
-    return 0;
-}
-
 static const char *const forced_locals[] = {"1", "3", "64", "128"};
 static const char *const forced_paths[] = {NULL, "rows", "group"};
 
@@ -550,7 +531,7 @@ static void test_forced_local(void **state)
     static const lrn_attrs lrn_a = {1, 0.5f, 0.75f, 2.0f};
     for (size_t l = 0; l < COUNT(forced_locals); l++) {
         char what[64];
-        force(forced_locals[l], NULL);
+        op_test_force(forced_locals[l], NULL);
         snprintf(what, sizeof what, "local<=%s", forced_locals[l]);
         for (size_t i = 0; i < COUNT(bn_forced_shapes); i++)
             for (int constant = 0; constant < 2; constant++)
@@ -558,7 +539,7 @@ static void test_forced_local(void **state)
         for (size_t i = 0; i < COUNT(lrn_forced_shapes); i++)
             run_lrn(state, &lrn_forced_shapes[i], 3, &lrn_a, what);
         for (size_t p = 0; p < COUNT(forced_paths); p++) {
-            force(forced_locals[l], forced_paths[p]);
+            op_test_force(forced_locals[l], forced_paths[p]);
             snprintf(what, sizeof what, "local<=%s path %s", forced_locals[l],
                      forced_paths[p] ? forced_paths[p] : "auto");
             for (size_t i = 0; i < COUNT(instance_forced_shapes); i++)
@@ -570,7 +551,7 @@ static void test_forced_local(void **state)
                           what);
         }
     }
-    force(NULL, NULL);
+    op_test_force(NULL, NULL);
 }
 
 /* ---- In place -------------------------------------------------------------------- */
@@ -653,7 +634,7 @@ static void test_in_place(void **state)
 {
     static const shape planes = {4, {2, 3, 33, 9}}, rows = {2, {40, 7}};
     for (size_t p = 0; p < COUNT(forced_paths); p++) {
-        force("3", forced_paths[p]);
+        op_test_force("3", forced_paths[p]);
         const char *what = forced_paths[p] ? forced_paths[p] : "auto";
         run_in_place(state, "BatchNormalization", &planes, 0, what);
         run_in_place(state, "InstanceNormalization", &planes, 0, what);
@@ -661,7 +642,7 @@ static void test_in_place(void **state)
         run_in_place(state, "LayerNormalization", &planes, 0, what);
         run_in_place(state, "LayerNormalization", &rows, 0, what);
     }
-    force(NULL, NULL);
+    op_test_force(NULL, NULL);
 }
 
 /* ---- ONNX node conformance cases -------------------------------------------------- */
@@ -1353,8 +1334,8 @@ int main(void)
         cmocka_unit_test(test_group_norm),
         cmocka_unit_test(test_layer_norm),
         cmocka_unit_test(test_layer_norm_unsupported),
-        cmocka_unit_test_teardown(test_forced_local, unforce),
-        cmocka_unit_test_teardown(test_in_place, unforce),
+        cmocka_unit_test_teardown(test_forced_local, op_test_unforce),
+        cmocka_unit_test_teardown(test_in_place, op_test_unforce),
         cmocka_unit_test(test_onnx_node_cases),
         cmocka_unit_test(test_reference_errors),
         cmocka_unit_test(test_fold_batch_norm),

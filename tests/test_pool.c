@@ -67,25 +67,6 @@
 
 /* ---- Forcing the work-group size and the global pools' kernel ----------------- */
 
-static void force(const char *max_local, const char *path)
-{
-    if (max_local)
-        setenv("WEFT_TEST_MAX_LOCAL", max_local, 1);
-    else
-        unsetenv("WEFT_TEST_MAX_LOCAL");
-    if (path)
-        setenv("WEFT_TEST_REDUCE_PATH", path, 1);
-    else
-        unsetenv("WEFT_TEST_REDUCE_PATH");
-}
-
-static int unforce(void **state)
-{
-    (void)state;
-    force(NULL, NULL);
-    return 0;
-}
-
 static const char *const forced_locals[] = {"1", "3", "64"};
 
 static uint64_t seed_of(const char *label)
@@ -341,7 +322,7 @@ static void test_pool_forced_local(void **state)
 {
     static const size_t picks[] = {2, 7, 11, 23, 25};
     for (size_t l = 0; l < COUNT(forced_locals); l++) {
-        force(forced_locals[l], NULL);
+        op_test_force(forced_locals[l], NULL);
         char what[32];
         snprintf(what, sizeof what, "local<=%s", forced_locals[l]);
         for (size_t i = 0; i < COUNT(picks); i++) {
@@ -351,7 +332,7 @@ static void test_pool_forced_local(void **state)
             run_pool(state, g, V_LP, 3, what);
         }
     }
-    force(NULL, NULL);
+    op_test_force(NULL, NULL);
 }
 
 /* Values from {0, 1, 2}: many ties, which the kernel must break like the
@@ -592,10 +573,10 @@ static void test_global_pool(void **state)
 {
     static const char *const paths[] = {NULL, "rows", "group"};
     for (size_t p = 0; p < COUNT(paths); p++) {
-        force(NULL, paths[p]);
+        op_test_force(NULL, paths[p]);
         run_globals(state, global_shapes, COUNT(global_shapes), paths[p] ? paths[p] : "auto");
     }
-    force(NULL, NULL);
+    op_test_force(NULL, NULL);
 }
 
 static void test_global_pool_forced_local(void **state)
@@ -603,12 +584,12 @@ static void test_global_pool_forced_local(void **state)
     static const char *const paths[] = {"rows", "group"};
     for (size_t l = 0; l < COUNT(forced_locals); l++)
         for (size_t p = 0; p < COUNT(paths); p++) {
-            force(forced_locals[l], paths[p]);
+            op_test_force(forced_locals[l], paths[p]);
             char what[64];
             snprintf(what, sizeof what, "local<=%s path %s", forced_locals[l], paths[p]);
             run_globals(state, global_shapes, COUNT(global_shapes), what);
         }
-    force(NULL, NULL);
+    op_test_force(NULL, NULL);
 }
 
 static void test_global_pool_big(void **state)
@@ -619,11 +600,11 @@ static void test_global_pool_big(void **state)
     }
     static const char *const paths[] = {NULL, "rows", "group"};
     for (size_t p = 0; p < COUNT(paths); p++) {
-        force(NULL, paths[p]);
+        op_test_force(NULL, paths[p]);
         run_globals(state, global_big_shapes, COUNT(global_big_shapes),
                     paths[p] ? paths[p] : "auto");
     }
-    force(NULL, NULL);
+    op_test_force(NULL, NULL);
 }
 
 /* NaN in a plane makes GlobalMaxPool NaN whichever work-item holds it
@@ -642,7 +623,7 @@ static void test_global_max_nan(void **state)
     static const char *const paths[] = {"rows", "group"};
     for (size_t l = 0; l < COUNT(forced_locals); l++)
         for (size_t p = 0; p < COUNT(paths); p++) {
-            force(forced_locals[l], paths[p]);
+            op_test_force(forced_locals[l], paths[p]);
             char label[96];
             snprintf(label, sizeof label, "GlobalMaxPool NaN local<=%s path %s",
                      forced_locals[l], paths[p]);
@@ -672,7 +653,7 @@ static void test_global_max_nan(void **state)
             free(got);
             weft_graph_release(g);
         }
-    force(NULL, NULL);
+    op_test_force(NULL, NULL);
 }
 
 /* ---- MaxUnpool --------------------------------------------------------------------- */
@@ -788,13 +769,13 @@ static void test_max_unpool(void **state)
     for (size_t i = 0; i < COUNT(unpool_geoms); i++)
         run_unpool(state, &unpool_geoms[i], "");
     for (size_t l = 0; l < COUNT(forced_locals); l++) {
-        force(forced_locals[l], NULL);
+        op_test_force(forced_locals[l], NULL);
         char what[32];
         snprintf(what, sizeof what, "local<=%s", forced_locals[l]);
         for (size_t i = 0; i < COUNT(unpool_geoms); i++)
             run_unpool(state, &unpool_geoms[i], what);
     }
-    force(NULL, NULL);
+    op_test_force(NULL, NULL);
 }
 
 /* Indices outside the output: the reference refuses them, naming the
@@ -1191,13 +1172,13 @@ int main(void)
         cmocka_unit_test(test_pool_ties),
         cmocka_unit_test(test_pool_empty_windows),
         cmocka_unit_test(test_pool_nan),
-        cmocka_unit_test_teardown(test_pool_forced_local, unforce),
+        cmocka_unit_test_teardown(test_pool_forced_local, op_test_unforce),
         cmocka_unit_test(test_pool_big),
-        cmocka_unit_test_teardown(test_global_pool, unforce),
-        cmocka_unit_test_teardown(test_global_pool_forced_local, unforce),
-        cmocka_unit_test_teardown(test_global_max_nan, unforce),
-        cmocka_unit_test_teardown(test_global_pool_big, unforce),
-        cmocka_unit_test_teardown(test_max_unpool, unforce),
+        cmocka_unit_test_teardown(test_global_pool, op_test_unforce),
+        cmocka_unit_test_teardown(test_global_pool_forced_local, op_test_unforce),
+        cmocka_unit_test_teardown(test_global_max_nan, op_test_unforce),
+        cmocka_unit_test_teardown(test_global_pool_big, op_test_unforce),
+        cmocka_unit_test_teardown(test_max_unpool, op_test_unforce),
         cmocka_unit_test(test_max_unpool_out_of_range),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_ref_errors),

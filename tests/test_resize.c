@@ -412,18 +412,11 @@ static void test_opset10_and_upsample(void **state)
 
 /* ---- Work-group sizes and larger tensors -------------------------------------- */
 
-static int unforce(void **state)
-{
-    (void)state;
-    unsetenv("WEFT_TEST_MAX_LOCAL");
-    return 0;
-}
-
 static void test_forced_local(void **state)
 {
     static const char *const locals[] = {"1", "3"};
     for (size_t l = 0; l < COUNT(locals); l++) {
-        setenv("WEFT_TEST_MAX_LOCAL", locals[l], 1);
+        op_test_force(locals[l], NULL);
         char what[96];
         rz_spec a = {.rank = 4, .dims = {2, 3, 7, 5}, .nscales = 4, .scales = {1, 1, 1.7f, 2.3f}};
         snprintf(what, sizeof what, "local<=%s [2,3,7,5] 1.7,2.3", locals[l]);
@@ -433,7 +426,7 @@ static void test_forced_local(void **state)
         snprintf(what, sizeof what, "local<=%s [1,2,3,4,5] 2,1,0.7,1.5,1.3", locals[l]);
         grid_modes(state, &b, what);
     }
-    unsetenv("WEFT_TEST_MAX_LOCAL");
+    op_test_force(NULL, NULL);
 }
 
 static void test_big(void **state)
@@ -719,7 +712,7 @@ int main(void)
         cmocka_unit_test(test_spatial_ranks_and_nc),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_opset10_and_upsample),
-        cmocka_unit_test_teardown(test_forced_local, unforce),
+        cmocka_unit_test_teardown(test_forced_local, op_test_unforce),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_wide_filter_unsupported),
         cmocka_unit_test(test_big),

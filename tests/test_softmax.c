@@ -46,25 +46,6 @@
 
 /* ---- Forcing the work-group size and the kernel ------------------------- */
 
-static void force(const char *max_local, const char *path)
-{
-    if (max_local)
-        setenv("WEFT_TEST_MAX_LOCAL", max_local, 1);
-    else
-        unsetenv("WEFT_TEST_MAX_LOCAL");
-    if (path)
-        setenv("WEFT_TEST_REDUCE_PATH", path, 1);
-    else
-        unsetenv("WEFT_TEST_REDUCE_PATH");
-}
-
-static int unforce(void **state)
-{
-    (void)state;
-    force(NULL, NULL);
-    return 0;
-}
-
 static const char *const forced_locals[] = {"1", "3", "64", "128"};
 static const char *const forced_paths[] = {NULL, "rows", "group"};
 
@@ -177,7 +158,7 @@ static void test_softmax_forced_local(void **state)
 {
     for (size_t l = 0; l < COUNT(forced_locals); l++)
         for (size_t p = 0; p < COUNT(forced_paths); p++) {
-            force(forced_locals[l], forced_paths[p]);
+            op_test_force(forced_locals[l], forced_paths[p]);
             char what[64];
             snprintf(what, sizeof what, "local<=%s path %s", forced_locals[l],
                      forced_paths[p] ? forced_paths[p] : "auto");
@@ -186,7 +167,7 @@ static void test_softmax_forced_local(void **state)
                     run_softmax(state, softmax_ops[o], &softmax_forced_cases[i].shape, 1,
                                 softmax_forced_cases[i].axis, what);
         }
-    force(NULL, NULL);
+    op_test_force(NULL, NULL);
 }
 
 /* NaN and infinities, as the reference treats them: a NaN or a +inf in a
@@ -209,7 +190,7 @@ static void test_softmax_special_values(void **state)
         -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY,
     };
     for (size_t p = 0; p < COUNT(forced_paths); p++) {
-        force("3", forced_paths[p]);
+        op_test_force("3", forced_paths[p]);
         for (size_t o = 0; o < COUNT(softmax_ops); o++) {
             op_case c = {
                 .op = softmax_ops[o],
@@ -224,7 +205,7 @@ static void test_softmax_special_values(void **state)
             run_op_case(*state, &c, label);
         }
     }
-    force(NULL, NULL);
+    op_test_force(NULL, NULL);
 }
 
 /* In place: Neg's output dies at the Softmax, which then writes into the
@@ -291,14 +272,14 @@ static void test_softmax_in_place(void **state)
 {
     static const int64_t row[] = {3, 129}, channels[] = {2, 33, 3, 3};
     for (size_t p = 0; p < COUNT(forced_paths); p++) {
-        force("3", forced_paths[p]);
+        op_test_force("3", forced_paths[p]);
         const char *what = forced_paths[p] ? forced_paths[p] : "auto";
         for (size_t o = 0; o < COUNT(softmax_ops); o++) {
             run_in_place(state, softmax_ops[o], 2, row, -1, what);
             run_in_place(state, softmax_ops[o], 4, channels, 1, what);
         }
     }
-    force(NULL, NULL);
+    op_test_force(NULL, NULL);
 }
 
 /* ---- ReduceMean --------------------------------------------------------- */
@@ -460,26 +441,26 @@ static void test_reduce_mean_forced_local(void **state)
 {
     for (size_t l = 0; l < COUNT(forced_locals); l++)
         for (size_t p = 0; p < COUNT(forced_paths); p++) {
-            force(forced_locals[l], forced_paths[p]);
+            op_test_force(forced_locals[l], forced_paths[p]);
             char what[64];
             snprintf(what, sizeof what, "local<=%s path %s", forced_locals[l],
                      forced_paths[p] ? forced_paths[p] : "auto");
             for (size_t i = 0; i < COUNT(reduce_forced_cases); i++)
                 run_reduce(state, &reduce_forced_cases[i], what);
         }
-    force(NULL, NULL);
+    op_test_force(NULL, NULL);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_softmax_every_axis),
-        cmocka_unit_test_teardown(test_softmax_forced_local, unforce),
-        cmocka_unit_test_teardown(test_softmax_special_values, unforce),
-        cmocka_unit_test_teardown(test_softmax_in_place, unforce),
+        cmocka_unit_test_teardown(test_softmax_forced_local, op_test_unforce),
+        cmocka_unit_test_teardown(test_softmax_special_values, op_test_unforce),
+        cmocka_unit_test_teardown(test_softmax_in_place, op_test_unforce),
         cmocka_unit_test(test_softmax_big),
         cmocka_unit_test(test_reduce_mean),
-        cmocka_unit_test_teardown(test_reduce_mean_forced_local, unforce),
+        cmocka_unit_test_teardown(test_reduce_mean_forced_local, op_test_unforce),
         cmocka_unit_test(test_reduce_mean_big),
     };
     return cmocka_run_group_tests(tests, op_test_setup, op_test_teardown);
