@@ -623,13 +623,13 @@ static void test_profiling_and_forcing(void **state)
     g = new_graph();
     const int64_t two[1] = {2};
     assert_weft_ok(weft_graph_add_input(g, "i", WEFT_INT64, 1, two));
-    node2(g, "Add", "int_add", "i", "i", "y");
+    node1(g, "Neg", "int_neg", "i", "y");
     assert_weft_ok(weft_graph_add_output(g, "y"));
-    so.force_impl = "add:binary";
+    so.force_impl = "neg:unary";
     assert_weft_status(weft_session_create(ctx, g, &so, &s), WEFT_ERR_UNSUPPORTED,
-                       "forced implementation 'binary' cannot run it");
+                       "forced implementation 'unary' cannot run it");
     assert_weft_status(weft_session_create(ctx, g, NULL, &s), WEFT_ERR_UNSUPPORTED,
-                       "node 'int_add' (Add)");
+                       "node 'int_neg' (Neg)");
     weft_graph_release(g);
 }
 
