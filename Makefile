@@ -14,6 +14,13 @@ SANITIZE   ?= address,undefined
 # make bench BENCH_ARGS='--repeat 9'.
 CMAKE_ARGS ?=
 BENCH_ARGS ?=
+# The peer comparison (make bench-peers PEERS_ARGS='--models resnet18 --runs 20').
+PEERS_VENV   ?= $(BUILD_DIR)/peers-venv
+PEERS_MODELS ?= $(BUILD_DIR)/models
+PEERS_OUT    ?= $(BUILD_DIR)/peers
+PEERS_ARGS   ?=
+PEERS_RUN = $(PEERS_VENV)/bin/python bench/peers/run_peers.py --weft $(BUILD_DIR)/weft \
+	--model-dir $(PEERS_MODELS)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -22,6 +29,7 @@ SHELL := /bin/bash
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
 .PHONY: help deps build demo test test-normal test-asan bench clean
+.PHONY: bench-peers bench-peers-smoke
 
 # ctest flags: a test set that turns out empty is an error, not a pass.
 CTEST_FLAGS = --output-on-failure --no-tests=error -j$(CTEST_JOBS)
@@ -32,10 +40,15 @@ help:
 	@echo "usage: make TARGET"
 	@echo "  deps    check the Debian packages; install the missing ones (root)"
 	@echo "  build   configure and build $(BUILD_DIR)/ ($(BUILD_TYPE), warnings are errors)"
-	@echo "  demo    build, then 'weft devices' and 'weft selfcheck'"
+	@echo "  demo    build, then 'weft devices', 'weft selfcheck' and 'weft demo' (the"
+	@echo "          held-out digits of examples/digits/ on the best device)"
 	@echo "  test    deps, build, ctest in $(BUILD_DIR)/ (with the oclgrind tests), then an"
 	@echo "          ASan+UBSan build in $(ASAN_DIR)/ and its ctest; ends with a summary line"
 	@echo "  bench   build, then run bench_programs (program creation) and bench_ops"
+	@echo "  bench-peers  weft against onnxruntime, PyTorch and OpenCV DNN (CPU, OpenCL) on"
+	@echo "          the model zoo: sets up $(PEERS_VENV)/, exports $(PEERS_MODELS)/ if"
+	@echo "          missing, writes $(PEERS_OUT)/peers.md, .json, .png; PEERS_ARGS='--runs 20'"
+	@echo "  bench-peers-smoke  the comparison's own checks, and a --quick run of one model"
 	@echo "  clean   remove $(BUILD_DIR)/ and $(ASAN_DIR)/"
 
 deps:
@@ -53,6 +66,7 @@ build:
 demo: deps build
 	./$(BUILD_DIR)/weft devices
 	./$(BUILD_DIR)/weft selfcheck
+	./$(BUILD_DIR)/weft demo examples/digits
 
 # The ASan step goes ahead even when the normal build or its ctest fails;
 # the summary then counts every step (a failed build as one failure) and
@@ -88,6 +102,18 @@ test-asan:
 bench: deps build
 	./$(BUILD_DIR)/bench/bench_programs $(BENCH_ARGS)
 	./$(BUILD_DIR)/bench/bench_ops
+
+# A benchmark, not a test: kept out of `make test`.
+bench-peers: deps build
+	@sh bench/peers/setup-env.sh $(PEERS_VENV)
+	@test -d $(PEERS_MODELS) || /usr/bin/python3 bench/models/export_models.py --out $(PEERS_MODELS)
+	$(PEERS_RUN) --out $(PEERS_OUT) $(PEERS_ARGS)
+
+bench-peers-smoke: deps build
+	@sh bench/peers/setup-env.sh $(PEERS_VENV)
+	WEFT=$(BUILD_DIR)/weft $(PEERS_VENV)/bin/python bench/peers/smoke_test.py
+	@test -d $(PEERS_MODELS) || /usr/bin/python3 bench/models/export_models.py --out $(PEERS_MODELS)
+	$(PEERS_RUN) --out $(PEERS_OUT)-smoke --quick --models squeezenet1_1
 
 clean:
 	rm -rf -- "$(BUILD_DIR)" "$(ASAN_DIR)"

@@ -335,6 +335,24 @@ WEFT_API weft_status weft_graph_add_gemm(weft_graph *graph, const char *name, co
  * WEFT_ERR_GRAPH or WEFT_ERR_SHAPE name the node, op and attribute. */
 WEFT_API weft_status weft_graph_validate(weft_graph *graph);
 
+/* ---- ONNX models ------------------------------------------------------------ */
+
+/* Reads the ONNX model file at path (opsets 7 and newer of the ai.onnx
+ * domain) into a new graph, which the caller releases. Initializers become
+ * constants, the other graph inputs inputs of a fixed shape (float32 or
+ * int64), and ops whose form changed between opsets are rewritten into the
+ * one weft reads. External data files are read from the model's folder;
+ * a location outside it, or a file shorter than its offset + length, is
+ * refused. Returns WEFT_ERR_UNSUPPORTED listing every node weft cannot
+ * import (op type, node name, opset), WEFT_ERR_MODEL_FORMAT naming the
+ * field or node of a malformed file, WEFT_ERR_IO when it cannot be read.
+ * *graph is NULL after a failure. */
+WEFT_API weft_status weft_graph_load_onnx(const char *path, weft_graph **graph);
+/* The same for a model already in memory (size bytes, copied as needed;
+ * at most 2 GiB). Such a model cannot use external data. */
+WEFT_API weft_status weft_graph_load_onnx_memory(const void *bytes, size_t size,
+                                                 weft_graph **graph);
+
 /* ---- Sessions -------------------------------------------------------------
  * A session is a graph compiled for one device of a context: validated,
  * simplified, every node given an implementation, programs built (through

@@ -20,9 +20,8 @@
  *  - every kernel with work-groups capped at 1, 3, 64 and 128 (and both
  *    normalize kernels, one work-group or one work-item per run), and in
  *    place after another node.
- * The ONNX node conformance cases of the five ops (tests/data, decoded by
- * tests/data/gen_norm_node_tests.py) run through the reference, compared
- * with ONNX's expected outputs, and through the kernels.
+ * The ONNX node conformance cases of the five ops run on the device and
+ * on the reference in tests/test_conformance.c.
  * The folding pass: the folded constants against values computed here,
  * the cases it must leave alone, and — when the C reference has the
  * producer op — the folded graph's outputs against the original's.
@@ -48,8 +47,6 @@
  *    offset inputs too (x - mean is exact there, cl/norm.cl). A naive
  *    E[x^2] - E[x]^2 in float is off by O(1) on the offset inputs, far
  *    beyond these bounds.
- *  - Reference against the ONNX expected outputs: atol 1e-5, rtol 1e-4
- *    (ONNX computes in float32; the reference in double).
  *  - Folded constants against the values computed here: relative 1e-6
  *    (one float rounding each side); folded graph against the original
  *    through the reference: atol 1e-5, rtol 1e-5 (the fold reorders one
@@ -74,8 +71,6 @@
 #define LRN_RTOL 1e-5f
 #define NORM_ATOL 1e-5f
 #define NORM_RTOL 1e-5f
-#define ONNX_ATOL 1e-5
-#define ONNX_RTOL 1e-4
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define BIG 1e4f
@@ -645,257 +640,6 @@ static void test_in_place(void **state)
     op_test_force(NULL, NULL);
 }
 
-/* ---- ONNX node conformance cases -------------------------------------------------- */
-
-#define ONNX_MAX_TENSORS 6
-
-typedef struct onnx_tensor {
-    char name[64];
-    int rank;
-    int64_t dims[WEFT_MAX_RANK];
-    float *data;
-    size_t count;
-} onnx_tensor;
-
-typedef struct onnx_case {
-    char name[128], op[64];
-    int opset;
-    char node_in[ONNX_MAX_TENSORS][64];   /* "" for an absent input */
-    int node_inputs;
-    op_attr attrs[OP_MAX_ATTRS];
-    char attr_names[OP_MAX_ATTRS][64];
-    int nattrs;
-    onnx_tensor in[ONNX_MAX_TENSORS], out[ONNX_MAX_TENSORS];
-    int inputs, outputs;
-} onnx_case;
-
-/* tests/data, from WEFT_TEST_DATA_DIR (set by ctest). */
-static const char *data_dir(void)
-{
-    const char *d = getenv("WEFT_TEST_DATA_DIR");
-    if (!d || !*d)
-        fail_msg("WEFT_TEST_DATA_DIR is not set (ctest sets it to tests/data)");
-    return d;
-}
-
-static float *read_floats(const char *case_name, const char *file, size_t count)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s/%s", data_dir(), case_name, file);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    float *data = malloc((count ? count : 1) * sizeof *data);
-    assert_non_null(data);
-    size_t got = fread(data, sizeof *data, count, f);
-    int extra = fgetc(f) != EOF;
-    fclose(f);
-    if (got != count || extra)
-        fail_msg("%s: expected exactly %zu floats", path, count);
-    return data;
-}
-
-static void parse_tensor(const char *case_name, char *rest, onnx_tensor *t)
-{
-    char *save = NULL, *tok = strtok_r(rest, " ", &save);
-    assert_non_null(tok);
-    snprintf(t->name, sizeof t->name, "%s", tok);
-    tok = strtok_r(NULL, " ", &save);
-    assert_non_null(tok);
-    t->rank = atoi(tok);
-    assert_true(t->rank >= 0 && t->rank <= WEFT_MAX_RANK);
-    t->count = 1;
-    for (int d = 0; d < t->rank; d++) {
-        tok = strtok_r(NULL, " ", &save);
-        assert_non_null(tok);
-        t->dims[d] = atoll(tok);
-        t->count *= (size_t)t->dims[d];
-    }
-    tok = strtok_r(NULL, " \n", &save);
-    assert_non_null(tok);
-    t->data = read_floats(case_name, tok, t->count);
-}
-
-static void free_case(onnx_case *c)
-{
-    for (int i = 0; i < c->inputs; i++)
-        free(c->in[i].data);
-    for (int i = 0; i < c->outputs; i++)
-        free(c->out[i].data);
-    memset(c, 0, sizeof *c);
-}
-
-/* The next case of the manifest, 0 at its end. */
-static int next_case(FILE *f, onnx_case *c)
-{
-    char line[1024];
-    memset(c, 0, sizeof *c);
-    int in_case = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        char *save = NULL, *word = strtok_r(line, " ", &save), *rest = save;
-        if (strcmp(word, "case") == 0) {
-            assert_int_equal(sscanf(rest, "%127s %63s %d", c->name, c->op, &c->opset), 3);
-            in_case = 1;
-        } else if (!in_case) {
-            fail_msg("manifest: '%s' outside a case", word);
-        } else if (strcmp(word, "node") == 0) {
-            for (char *tok = strtok_r(rest, " ", &save); tok && strcmp(tok, "->") != 0;
-                 tok = strtok_r(NULL, " ", &save)) {
-                assert_true(c->node_inputs < ONNX_MAX_TENSORS);
-                snprintf(c->node_in[c->node_inputs++], 64, "%s", strcmp(tok, "-") ? tok : "");
-            }
-        } else if (strcmp(word, "attr") == 0) {
-            char name[64], type[16], value[64];
-            assert_int_equal(sscanf(rest, "%63s %15s %63s", name, type, value), 3);
-            assert_true(c->nattrs < OP_MAX_ATTRS);
-            op_attr *a = &c->attrs[c->nattrs];
-            snprintf(c->attr_names[c->nattrs], 64, "%s", name);
-            a->name = c->attr_names[c->nattrs++];
-            if (strcmp(type, "int") == 0) {
-                a->type = 'i';
-                a->i = atoll(value);
-            } else if (strcmp(type, "float") == 0) {
-                a->type = 'f';
-                a->f = strtof(value, NULL);
-            } else {
-                fail_msg("%s: attribute '%s' of type %s", c->name, name, type);
-            }
-        } else if (strcmp(word, "input") == 0) {
-            assert_true(c->inputs < ONNX_MAX_TENSORS);
-            parse_tensor(c->name, rest, &c->in[c->inputs++]);
-        } else if (strcmp(word, "output") == 0) {
-            assert_true(c->outputs < ONNX_MAX_TENSORS);
-            parse_tensor(c->name, rest, &c->out[c->outputs++]);
-        } else if (strcmp(word, "end") == 0) {
-            return 1;
-        } else {
-            fail_msg("manifest: unknown line '%s'", word);
-        }
-    }
-    assert_false(in_case);
-    return 0;
-}
-
-static const onnx_tensor *case_input(const onnx_case *c, const char *name)
-{
-    for (int i = 0; i < c->inputs; i++)
-        if (strcmp(c->in[i].name, name) == 0)
-            return &c->in[i];
-    fail_msg("%s: node input '%s' is not a graph input", c->name, name);
-    return NULL;
-}
-
-/* The case's node through the reference, against ONNX's outputs; returns
- * the largest error relative to the tolerance (<= 1 passes). */
-static double onnx_reference(const onnx_case *c)
-{
-    weft_graph *g;
-    assert_weft_ok(weft_graph_create(&g));
-    weft_tensor feeds[ONNX_MAX_TENSORS];
-    for (int i = 0; i < c->inputs; i++) {
-        const onnx_tensor *t = &c->in[i];
-        assert_weft_ok(weft_graph_add_input(g, t->name, WEFT_FLOAT32, t->rank, t->dims));
-        feeds[i] = (weft_tensor){.name = t->name, .dtype = WEFT_FLOAT32, .rank = t->rank,
-                                 .data = t->data, .size_bytes = t->count * sizeof(float)};
-        memcpy(feeds[i].dims, t->dims, sizeof t->dims);
-    }
-    const char *in[ONNX_MAX_TENSORS], *out[ONNX_MAX_TENSORS];
-    for (int i = 0; i < c->node_inputs; i++)
-        in[i] = c->node_in[i];
-    for (int i = 0; i < c->outputs; i++)
-        out[i] = c->out[i].name;
-    weft_attrs *attrs;
-    assert_weft_ok(weft_attrs_create(&attrs));
-    for (int i = 0; i < c->nattrs; i++) {
-        if (c->attrs[i].type == 'i')
-            assert_weft_ok(weft_attrs_set_int(attrs, c->attrs[i].name, c->attrs[i].i));
-        else
-            assert_weft_ok(weft_attrs_set_float(attrs, c->attrs[i].name, c->attrs[i].f));
-    }
-    assert_weft_ok(weft_graph_add_node(g, c->op, "node", in, (size_t)c->node_inputs, attrs, out,
-                                       (size_t)c->outputs));
-    weft_attrs_release(attrs);
-    for (int i = 0; i < c->outputs; i++)
-        assert_weft_ok(weft_graph_add_output(g, c->out[i].name));
-    if (weft_graph_validate(g) != WEFT_OK)
-        fail_msg("%s: validate: %s", c->name, weft_last_error());
-    weft_host_tensor got[ONNX_MAX_TENSORS];
-    if (weft_ref_run_graph(g, feeds, (size_t)c->inputs, got, (size_t)c->outputs) != WEFT_OK)
-        fail_msg("%s: reference: %s", c->name, weft_last_error());
-    double worst = 0;
-    for (int k = 0; k < c->outputs; k++) {
-        const onnx_tensor *want = &c->out[k];
-        assert_int_equal(got[k].shape.rank, want->rank);
-        for (int d = 0; d < want->rank; d++)
-            assert_int_equal(got[k].shape.dims[d], want->dims[d]);
-        const float *y = got[k].data;
-        for (size_t i = 0; i < want->count; i++) {
-            double err = fabs((double)y[i] - want->data[i]);
-            double r = err / (ONNX_ATOL + ONNX_RTOL * fabs((double)want->data[i]));
-            if (!(r <= 1))
-                fail_msg("%s: output %d ('%s') element %zu is %.9g, ONNX expects %.9g", c->name,
-                         k, want->name, i, (double)y[i], (double)want->data[i]);
-            if (r > worst)
-                worst = r;
-        }
-        free(got[k].data);
-    }
-    weft_graph_release(g);
-    return worst;
-}
-
-/* The case's node on the device against the reference, with the data of
- * the case; the parameters as graph inputs or as constants. */
-static void onnx_kernel(void **state, const onnx_case *c, int constant)
-{
-    op_case k = {.op = c->op, .inputs = c->node_inputs, .outputs = c->outputs,
-                 .atol = NORM_ATOL, .rtol = NORM_RTOL};
-    if (strcmp(c->op, "BatchNormalization") == 0)
-        k.atol = BN_ATOL, k.rtol = BN_RTOL;
-    if (strcmp(c->op, "LRN") == 0)
-        k.atol = LRN_ATOL, k.rtol = LRN_RTOL;
-    for (int i = 0; i < c->node_inputs; i++) {
-        if (!c->node_in[i][0]) {
-            k.in[i] = (op_input){.rank = -1};
-            continue;
-        }
-        const onnx_tensor *t = case_input(c, c->node_in[i]);
-        k.in[i] = (op_input){.rank = t->rank, .constant = constant && i > 0, .f32 = t->data};
-        memcpy(k.in[i].dims, t->dims, sizeof t->dims);
-    }
-    memcpy(k.attrs, c->attrs, sizeof c->attrs);
-    char label[200];
-    snprintf(label, sizeof label, "%s (ONNX data, parameters %s)", c->name,
-             constant ? "constant" : "inputs");
-    run_op_case(*state, &k, label);
-}
-
-static void test_onnx_node_cases(void **state)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/norm_node_tests.txt", data_dir());
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    onnx_case c;
-    int count = 0;
-    while (next_case(f, &c)) {
-        double worst = onnx_reference(&c);
-        onnx_kernel(state, &c, 0);
-        onnx_kernel(state, &c, 1);
-        print_message("%-52s matches ONNX (worst error %.2f of the tolerance)\n", c.name, worst);
-        count++;
-        free_case(&c);
-    }
-    fclose(f);
-    /* 2 BatchNormalization, 2 GroupNormalization, 2 InstanceNormalization,
-     * 19 LayerNormalization, 2 LRN (onnx-node-tests/README.md). */
-    assert_int_equal(count, 27);
-}
-
 /* ---- Reference errors -------------------------------------------------------------- */
 
 /* Direct calls with inputs shape inference would have refused: the
@@ -1336,7 +1080,6 @@ int main(void)
         cmocka_unit_test(test_layer_norm_unsupported),
         cmocka_unit_test_teardown(test_forced_local, op_test_unforce),
         cmocka_unit_test_teardown(test_in_place, op_test_unforce),
-        cmocka_unit_test(test_onnx_node_cases),
         cmocka_unit_test(test_reference_errors),
         cmocka_unit_test(test_fold_batch_norm),
         cmocka_unit_test(test_fold_batch_norm_kept),

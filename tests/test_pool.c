@@ -1,6 +1,7 @@
 /*
  * Pools and MaxUnpool (src/ops/pool.c, cl/pool.cl) against src/ref
- * (src/ref/ref_pool.c), and the reference against the ONNX node tests.
+ * (src/ref/ref_pool.c). The ONNX node tests run on the device and on the
+ * reference in tests/test_conformance.c.
  *
  * Windowed pools: a grid of 1-D, 2-D and 3-D geometries — odd sizes,
  * planes from 1x1 to 127x129 (the large ones outside oclgrind only),
@@ -44,9 +45,6 @@
  *    and 256 work-items, so 31 u * 2 = 3.7e-6 on the mean.
  *  - GlobalLpPool: rtol 1e-5: the same pairwise bound on positive terms,
  *    ~31 u, plus 32 ulp for pown and rootn, under 8e-6.
- * ONNX node tests: atol 1e-5, rtol 1e-5 (expected values are numpy
- * float32 results; both sides are within a few ulp of the exact value),
- * atol 1e-4 for the one case whose values were written to 4 decimals.
  */
 #include <float.h>
 #include <math.h>
@@ -56,7 +54,6 @@
 
 #include "core/random.h"
 #include "graph/graph.h"
-#include "onnx_pb.h"
 #include "op_test.h"
 #include "ref/ref.h"
 #include "runtime/session.h"
@@ -996,175 +993,6 @@ static void test_ref_errors(void **state)
               "reference computes [1,1,8,8]");
 }
 
-/* ---- ONNX node tests ------------------------------------------------------------------ */
-
-static const char *const node_test_ops[] = {"MaxPool", "AveragePool", "LpPool",
-                                            "GlobalMaxPool", "GlobalAveragePool",
-                                            "GlobalLpPool", "MaxUnpool"};
-
-/* MaxUnpool with output_shape: the ONNX test data scatter over the default
- * shape and copy it into the corner (the reference evaluator's reading);
- * weft takes the indices as flattened over the output (ref_pool.c). The
- * expected output is then X[i] at I[i] of the output, zeros elsewhere. */
-static const char *const by_design[] = {"test_maxunpool_export_with_output_shape"};
-
-/* Cases whose expected values were written by hand to 4 decimals
- * (onnx/backend/test/case/node/averagepool.py): atol 1e-4 there. */
-static const char *const rounded[] = {"test_averagepool_2d_ceil_last_window_starts_on_pad"};
-
-static int listed(const char *name, const char *const *list, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        if (strcmp(name, list[i]) == 0)
-            return 1;
-    return 0;
-}
-
-static int is_by_design(const char *name)
-{
-    return listed(name, by_design, COUNT(by_design));
-}
-
-/* Runs one case on the reference and the device; returns 1 when it was
- * compared, 0 when skipped. */
-static int run_node_case(weft_context *ctx, const char *dir, const char *name)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s/model.onnx", dir, name);
-    pb_model m;
-    read_model(path, &m);
-    pb_tensor ins[OP_MAX_INPUTS], outs[4];
-    size_t in_numel = 0;
-    for (size_t i = 0; i < m.n_graph_in; i++) {
-        snprintf(path, sizeof path, "%s/%s/test_data_set_0/input_%zu.pb", dir, name, i);
-        read_tensor(path, &ins[i]);
-        in_numel += ins[i].count;
-    }
-    for (size_t i = 0; i < m.n_graph_out; i++) {
-        snprintf(path, sizeof path, "%s/%s/test_data_set_0/output_%zu.pb", dir, name, i);
-        read_tensor(path, &outs[i]);
-    }
-    int run = !(test_under_oclgrind() && in_numel > 20000);
-    if (run) {
-        weft_graph *g;
-        assert_weft_ok(weft_graph_create(&g));
-        weft_tensor feeds[OP_MAX_INPUTS];
-        size_t nfeeds = 0;
-        for (size_t i = 0; i < m.n_graph_in; i++) {
-            /* int64 inputs (MaxUnpool's I and output_shape) as constants:
-             * weft needs output_shape known to infer shapes. */
-            if (ins[i].dtype == WEFT_INT64) {
-                assert_weft_ok(weft_graph_add_constant(g, m.graph_in[i], WEFT_INT64, ins[i].rank,
-                                                       ins[i].dims, ins[i].data));
-                continue;
-            }
-            assert_weft_ok(weft_graph_add_input(g, m.graph_in[i], ins[i].dtype, ins[i].rank,
-                                                ins[i].dims));
-            feeds[nfeeds] = (weft_tensor){.name = m.graph_in[i], .dtype = ins[i].dtype,
-                                          .rank = ins[i].rank, .data = ins[i].data,
-                                          .size_bytes = ins[i].count * 4};
-            memcpy(feeds[nfeeds].dims, ins[i].dims, sizeof ins[i].dims);
-            nfeeds++;
-        }
-        const char *nin[OP_MAX_INPUTS], *nout[4], *gout[4];
-        for (size_t i = 0; i < m.n_node_in; i++)
-            nin[i] = m.node_in[i];
-        for (size_t i = 0; i < m.n_node_out; i++)
-            nout[i] = m.node_out[i];
-        assert_weft_ok(weft_graph_add_node(g, m.op, name, nin, m.n_node_in, m.attrs, nout,
-                                           m.n_node_out));
-        for (size_t i = 0; i < m.n_graph_out; i++) {
-            gout[i] = m.graph_out[i];
-            assert_weft_ok(weft_graph_add_output(g, gout[i]));
-        }
-        if (is_by_design(name)) {
-            /* X[i] at flat I[i] of the output (see by_design). */
-            float *y = outs[0].data;
-            memset(y, 0, outs[0].count * sizeof *y);
-            const float *x = ins[0].data;
-            const int64_t *idx = ins[1].data;
-            for (size_t i = 0; i < ins[0].count; i++)
-                y[idx[i]] = x[i];
-        }
-        float atol = listed(name, rounded, COUNT(rounded)) ? 1e-4f : 1e-5f;
-        weft_host_tensor want[4];
-        void *got[4];
-        run_both(ctx, g, feeds, nfeeds, gout, m.n_graph_out, NAN, want, got, name);
-        for (size_t k = 0; k < m.n_graph_out; k++) {
-            if (want[k].dtype != outs[k].dtype ||
-                (size_t)weft_shape_numel(&want[k].shape) != outs[k].count)
-                fail_msg("%s: output %zu has %s %s, ONNX expects %zu elements", name, k,
-                         weft_dtype_name(want[k].dtype), weft_shape_str(&want[k].shape).s,
-                         outs[k].count);
-            for (int side = 0; side < 2; side++)
-                for (size_t e = 0; e < outs[k].count; e++) {
-                    const char *who = side ? "device" : "reference";
-                    const void *data = side ? got[k] : want[k].data;
-                    if (outs[k].dtype == WEFT_INT64) {
-                        int64_t a = ((const int64_t *)data)[e], b = ((int64_t *)outs[k].data)[e];
-                        if (a != b)
-                            fail_msg("%s: %s output %zu element %zu is %lld, ONNX expects %lld",
-                                     name, who, k, e, (long long)a, (long long)b);
-                    } else {
-                        float a = ((const float *)data)[e], b = ((float *)outs[k].data)[e];
-                        if (!(fabsf(a - b) <= atol + 1e-5f * fabsf(b)))
-                            fail_msg("%s: %s output %zu element %zu is %.9g, ONNX expects %.9g",
-                                     name, who, k, e, (double)a, (double)b);
-                    }
-                }
-            free(want[k].data);
-            free(got[k]);
-        }
-        weft_graph_release(g);
-    }
-    for (size_t i = 0; i < m.n_graph_in; i++)
-        free(ins[i].data);
-    for (size_t i = 0; i < m.n_graph_out; i++)
-        free(outs[i].data);
-    weft_attrs_release(m.attrs);
-    return run;
-}
-
-/* Every case of INDEX.tsv whose op is one of ours. WEFT_ONNX_NODE_TESTS
- * names the folder (tests/CMakeLists.txt sets it to the shared copy). */
-static void test_onnx_node_cases(void **state)
-{
-    const char *dir = getenv("WEFT_ONNX_NODE_TESTS");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/INDEX.tsv", dir ? dir : "");
-    FILE *index = dir && *dir ? fopen(path, "r") : NULL;
-    if (!index) {
-        printf("test_onnx_node_cases: skipped: no ONNX node tests at '%s' (set "
-               "WEFT_ONNX_NODE_TESTS to the onnx-node-tests folder)\n",
-               dir ? dir : "");
-        skip();
-    }
-    char line[4096];
-    int compared = 0, skipped = 0, designed = 0;
-    while (fgets(line, sizeof line, index)) {
-        char name[256], op[64];
-        if (sscanf(line, "%255[^\t]\t%63[^\t]", name, op) != 2)
-            continue;
-        int ours = 0;
-        for (size_t i = 0; i < COUNT(node_test_ops); i++)
-            ours |= strcmp(op, node_test_ops[i]) == 0;
-        if (!ours)
-            continue;
-        if (run_node_case(*state, dir, name)) {
-            compared++;
-            designed += is_by_design(name);
-        } else {
-            skipped++;
-        }
-    }
-    fclose(index);
-    printf("ONNX node tests: %d compared on the reference and the device (%d of them against "
-           "weft's documented reading instead of the ONNX data: %s), %d skipped under oclgrind "
-           "(more than 20000 input elements)\n",
-           compared, designed, by_design[0], skipped);
-    assert_true(compared > 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1182,7 +1010,6 @@ int main(void)
         cmocka_unit_test(test_max_unpool_out_of_range),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_ref_errors),
-        cmocka_unit_test(test_onnx_node_cases),
     };
     return cmocka_run_group_tests(tests, op_test_setup, op_test_teardown);
 }

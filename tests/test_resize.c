@@ -1,8 +1,10 @@
 /*
  * Resize and Upsample (src/ops/resize.c, cl/resize.cl) against the
- * reference (src/ref/ref_resize.c), and the reference against the ONNX
- * node conformance cases (tests/data/resize_node_tests.inc, decoded from
- * shared/onnx-node-tests by tests/data/gen_resize_node_tests.py).
+ * reference (src/ref/ref_resize.c), and both on the cases of
+ * tests/data/resize_reference_cases.inc (outputs computed by the ONNX
+ * Python reference, gen_resize_reference_cases.py). The ONNX node
+ * conformance cases run on the device and on the reference in
+ * tests/test_conformance.c.
  *
  * Grids, on random data in [-2, 2):
  *  - scales up and down (2, 0.5, 1.7, 0.6 per axis) x every
@@ -33,14 +35,12 @@
  *    a = -0.75, at most 1.5 for the a values used here), so
  *    atol = 2 * (k + T + 1) * 2^-24 * max|x| * S, twice the bound for
  *    margin; rtol 0.
- *  - ONNX conformance data against the reference: exact for nearest,
- *    1e-6 relative and absolute otherwise (the data were computed in
- *    float64 like the reference and rounded once; the roi arithmetic of
- *    tf_crop_and_resize in float32 may differ in the last bit). The cases
- *    generated with the ONNX Python reference allow 1e-5 for cubic: its
- *    evaluator hands cubic_coeff_a over as a float32 scalar, so numpy
- *    computes the cubic weights in float32 (about 1e-6 relative off the
- *    double weights of weft's reference, 2.4e-6 seen).
+ *  - the ONNX Python reference's cases against the reference: exact for
+ *    nearest, 1e-6 relative and absolute for linear (computed in float64
+ *    like the reference and rounded once), 1e-5 for cubic: its evaluator
+ *    hands cubic_coeff_a over as a float32 scalar, so numpy computes the
+ *    cubic weights in float32 (about 1e-6 relative off the double weights
+ *    of weft's reference, 2.4e-6 seen).
  */
 #include <math.h>
 #include <stdio.h>
@@ -456,7 +456,7 @@ static void test_big(void **state)
     run_spec(state, &aa, "big antialias cubic 0.2,0.25");
 }
 
-/* ---- The ONNX node conformance cases ------------------------------------------ */
+/* ---- Cases from the ONNX Python reference ------------------------------------- */
 
 typedef struct resize_node_test {
     const char *name;
@@ -467,7 +467,6 @@ typedef struct resize_node_test {
     const float *want;
 } resize_node_test;
 
-#include "data/resize_node_tests.inc"
 #include "data/resize_reference_cases.inc"
 
 static weft_attrs *attrs_of(const op_case *c)
@@ -578,14 +577,6 @@ static int check_golden(void **state, const resize_node_test *cases, size_t coun
         matched++;
     }
     return matched;
-}
-
-/* The ONNX node conformance cases of Resize and Upsample, every one. */
-static void test_onnx_node_cases(void **state)
-{
-    int matched = check_golden(state, resize_node_tests, COUNT(resize_node_tests));
-    printf("ONNX node tests: %d of %zu Resize/Upsample cases match (reference and device)\n",
-           matched, COUNT(resize_node_tests));
 }
 
 /* Cases computed by the ONNX Python reference for what the conformance
@@ -703,7 +694,6 @@ static void test_wide_filter_unsupported(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_onnx_node_cases),
         cmocka_unit_test(test_onnx_reference_cases),
         cmocka_unit_test(test_scales_every_coordinate_mode),
         cmocka_unit_test(test_sizes),

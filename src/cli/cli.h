@@ -18,6 +18,11 @@ typedef struct weft_cli_command {
 
 extern const weft_cli_command weft_cmd_devices;
 extern const weft_cli_command weft_cmd_selfcheck;
+extern const weft_cli_command weft_cmd_info;
+extern const weft_cli_command weft_cmd_run;
+extern const weft_cli_command weft_cmd_bench;
+extern const weft_cli_command weft_cmd_check;
+extern const weft_cli_command weft_cmd_demo;
 
 /* Prints "weft: <message>" and the command's usage to stderr; returns 2. */
 int weft_cli_usage_error(const weft_cli_command *cmd, const char *fmt, ...)

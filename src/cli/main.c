@@ -8,6 +8,11 @@
 static const weft_cli_command *const commands[] = {
     &weft_cmd_devices,
     &weft_cmd_selfcheck,
+    &weft_cmd_info,
+    &weft_cmd_run,
+    &weft_cmd_bench,
+    &weft_cmd_check,
+    &weft_cmd_demo,
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 

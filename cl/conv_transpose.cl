@@ -1,0 +1,145 @@
+/*
+ * conv_transpose — ConvTranspose as a gather: each work-item owns KT
+ * output channels of one output position (n, od, oh, ow) and sums what
+ * reaches it. Input position i with kernel offset k lands on output
+ * i * stride - pad + k * dilation, so output o takes, per axis, the
+ * offsets k with t = o + pad - k * dilation >= 0, t a multiple of the
+ * stride and t / stride inside X — found by walking k, with no
+ * zero-stuffed copy of X. Any stride, pads (negative ones from
+ * output_shape included), output_padding, dilation and groups over 1 to 3
+ * spatial axes ([D, H, W]). Float32.
+ *
+ * Weights are packed by the host as WP[g][mt][kd][kh][kw][c][KT] (mt: a
+ * tile of KT output channels of the group, zero beyond M/group) so the
+ * KT channels of one tap and input channel are one vector; bias as
+ * BP[g][mt * KT + k] (zeros when absent). Then the fused activation
+ * (src/ops/conv_geom.h) and a guarded store.
+ *
+ * -D contract (defaults in brackets):
+ *   KT         output channels per work-item: 1, 2, 4, 8 or 16 [4]
+ *   ACT        fused activation, conv_geom.h's CONV_ACT_* [0 none]
+ *   ACT_ALPHA  LeakyRelu alpha, Clip min [0]     ACT_BETA  Clip max [0]
+ * Extents, strides, dilations and pads are arguments. Index arithmetic is
+ * int (the host refuses tensors above 2^31 - 1 elements); remainders are
+ * a - q * b (oclgrind, see cl/pool.cl).
+ */
+#define ACT_NONE 0
+#define ACT_RELU 1
+#define ACT_LEAKY_RELU 2
+#define ACT_CLIP 3
+#define ACT_SIGMOID 4
+#define ACT_TANH 5
+#define ACT_HARD_SWISH 6
+
+#ifndef KT
+#define KT 4
+#endif
+#ifndef ACT
+#define ACT ACT_NONE
+#endif
+#ifndef ACT_ALPHA
+#define ACT_ALPHA 0.0f
+#endif
+#ifndef ACT_BETA
+#define ACT_BETA 0.0f
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#if KT == 1
+#define floatk float
+#define vloadk(i, p) ((p)[i])
+#else
+#define floatk CAT(float, KT)
+#define vloadk CAT(vload, KT)
+#endif
+
+/* The fused epilogue (formulas of cl/eltwise.cl). */
+floatk activate(floatk v)
+{
+#if ACT == ACT_RELU
+    return fmax(v, (floatk)0.0f);
+#elif ACT == ACT_LEAKY_RELU
+    return fmax(v, (floatk)0.0f) + ACT_ALPHA * fmin(v, (floatk)0.0f);
+#elif ACT == ACT_CLIP
+    return fmin(fmax(v, (floatk)(ACT_ALPHA)), (floatk)(ACT_BETA));
+#elif ACT == ACT_SIGMOID
+    return 1.0f / (1.0f + exp(-v));
+#elif ACT == ACT_TANH
+    return tanh(v);
+#elif ACT == ACT_HARD_SWISH
+    return v * clamp(v / 6.0f + 0.5f, 0.0f, 1.0f);
+#else
+    return v;
+#endif
+}
+
+/* The input index along one axis reached from output o with offset k:
+ * >= 0, or -1 when none. */
+int source(const int o, const int k, const int pad, const int s, const int d, const int in)
+{
+    const int t = o + pad - k * d;
+    if (t < 0)
+        return -1;
+    const int q = t / s;
+    return q * s == t && q < in ? q : -1;
+}
+
+/* total = N * G * MT * OD * OH * OW: one work-item each, W fastest. */
+__kernel void conv_transpose_f32(__global const float *x, __global const float *wpk,
+                                 __global const float *bpk, __global float *y, const int total,
+                                 const int cg, const int mg, const int g_n, const int mt_n,
+                                 const int in_d, const int in_h, const int in_w, const int od_n,
+                                 const int oh_n, const int ow_n, const int kd_n, const int kh_n,
+                                 const int kw_n, const int sd, const int sh, const int sw,
+                                 const int dd, const int dh, const int dw, const int pd,
+                                 const int ph, const int pw)
+{
+    const int i = get_global_id(0);
+    if (i >= total)
+        return;
+    int q = i / ow_n;
+    const int ow = i - q * ow_n;
+    int r = q / oh_n;
+    const int oh = q - r * oh_n;
+    q = r / od_n;
+    const int od = r - q * od_n;
+    r = q / mt_n;
+    const int tile = q - r * mt_n;
+    const int n = r / g_n, grp = r - n * g_n;
+    const int plane = in_d * in_h * in_w;
+    __global const float *xg = x + (n * g_n + grp) * cg * plane;
+    __global const float *wg = wpk + (grp * mt_n + tile) * kd_n * kh_n * kw_n * cg * KT;
+    floatk acc = (floatk)0.0f;
+    for (int kd = 0; kd < kd_n; kd++) {
+        const int iz = source(od, kd, pd, sd, dd, in_d);
+        if (iz < 0)
+            continue;
+        for (int kh = 0; kh < kh_n; kh++) {
+            const int iy = source(oh, kh, ph, sh, dh, in_h);
+            if (iy < 0)
+                continue;
+            for (int kw = 0; kw < kw_n; kw++) {
+                const int ix = source(ow, kw, pw, sw, dw, in_w);
+                if (ix < 0)
+                    continue;
+                __global const float *xp = xg + (iz * in_h + iy) * in_w + ix;
+                __global const float *wp = wg + ((kd * kh_n + kh) * kw_n + kw) * cg * KT;
+                for (int c = 0; c < cg; c++)
+                    acc = fma((floatk)xp[c * plane], vloadk(c, wp), acc);
+            }
+        }
+    }
+    acc = activate(acc + vloadk(0, bpk + (grp * mt_n + tile) * KT));
+    const int m = grp * mg + tile * KT;
+    __global float *yo = y + (((n * g_n * mg + m) * od_n + od) * oh_n + oh) * ow_n + ow;
+#if KT == 1
+    yo[0] = acc;
+#else
+    const int step = od_n * oh_n * ow_n;
+    float t[KT];
+    CAT(vstore, KT)(acc, 0, t);
+    for (int k = 0; k < KT && tile * KT + k < mg; k++)
+        yo[k * step] = t[k];
+#endif
+}

@@ -1,0 +1,376 @@
+/*
+ * `weft bench`: wall-clock latency of whole runs, and with --per-layer or
+ * --trace the per-node device times from OpenCL profiling events.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/json.h"
+#include "cli/model.h"
+#include "core/error.h"
+
+static const char usage[] =
+    "usage: weft bench MODEL.onnx [--device SEL] [--warmup N] [--iters N] [--per-layer]\n"
+    "                  [--json FILE] [--trace FILE] [--input NAME=FILE ...]\n\n"
+    "Times whole runs of a model (inputs written, every node run, outputs read)\n"
+    "and prints the median, min and max latency and the throughput.\n\n"
+    "  --device SEL      device selector (default: WEFT_DEVICE, else auto)\n"
+    "  --warmup N        untimed runs first (default 3)\n"
+    "  --iters N         timed runs (default 20)\n"
+    "  --per-layer       also a table of the nodes sorted by their mean device time\n"
+    "                    (OpenCL profiling), with op, implementation, share of the\n"
+    "                    total and GFLOP/s\n"
+    "  --json FILE       write the results as JSON\n"
+    "  --trace FILE      write Chrome trace-event JSON (chrome://tracing, Perfetto):\n"
+    "                    every timed run, and its nodes laid end to end by their\n"
+    "                    profiled durations\n"
+    "  --input NAME=FILE an input from a file (see 'weft run --help'); inputs not\n"
+    "                    given are uniform random in [-1, 1) with a fixed seed\n";
+
+typedef struct bench_opts {
+    const char *model, *device, *json, *trace;
+    long warmup, iters;
+    int per_layer;
+    char **specs;
+    size_t spec_count;
+} bench_opts;
+
+typedef struct layer {
+    weft_node_info info;
+    double mean_ms, flops;
+} layer;
+
+typedef struct bench_result {
+    char device[512];
+    double *wall_ms;   /* iters */
+    double *node_ms;   /* iters x node_count, when profiling */
+    layer *layers;     /* node_count, in execution order */
+    size_t node_count;
+    double median, min, max, mean;
+    int64_t batch;
+} bench_result;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_layer_time(const void *a, const void *b)
+{
+    double x = ((const layer *)a)->mean_ms, y = ((const layer *)b)->mean_ms;
+    return x > y ? -1 : x < y;
+}
+
+static int parse_args(int argc, char **argv, bench_opts *o)
+{
+    const char *value;
+    const weft_cli_command *cmd = &weft_cmd_bench;
+    for (int i = 1; i < argc; i++) {
+        if (weft_cli_option(argc, argv, &i, "--device", &value)) {
+            if (!(o->device = value))
+                return weft_cli_usage_error(cmd, "--device needs a selector");
+        } else if (weft_cli_option(argc, argv, &i, "--warmup", &value)) {
+            if (!weft_cli_parse_int(value, 0, 1000000, &o->warmup))
+                return weft_cli_usage_error(cmd, "--warmup needs a count from 0 to 1000000");
+        } else if (weft_cli_option(argc, argv, &i, "--iters", &value)) {
+            if (!weft_cli_parse_int(value, 1, 1000000, &o->iters))
+                return weft_cli_usage_error(cmd, "--iters needs a count from 1 to 1000000");
+        } else if (weft_cli_option(argc, argv, &i, "--json", &value)) {
+            if (!(o->json = value))
+                return weft_cli_usage_error(cmd, "--json needs a file name");
+        } else if (weft_cli_option(argc, argv, &i, "--trace", &value)) {
+            if (!(o->trace = value))
+                return weft_cli_usage_error(cmd, "--trace needs a file name");
+        } else if (weft_cli_option(argc, argv, &i, "--input", &value)) {
+            if (!value)
+                return weft_cli_usage_error(cmd, "--input needs NAME=FILE");
+            o->specs[o->spec_count++] = (char *)value;
+        } else if (strcmp(argv[i], "--per-layer") == 0) {
+            o->per_layer = 1;
+        } else if (argv[i][0] == '-') {
+            return weft_cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        } else if (o->model) {
+            return weft_cli_usage_error(cmd, "more than one model given");
+        } else {
+            o->model = argv[i];
+        }
+    }
+    if (!o->model)
+        return weft_cli_usage_error(cmd, "no model given");
+    return -1;
+}
+
+/* Runs warmup + iters times; fills wall_ms and, when profiling, node_ms. */
+static weft_status measure(weft_session *s, const bench_opts *o, const weft_cli_tensors *in,
+                           weft_cli_tensors *out, int profiling, bench_result *r)
+{
+    int progress = isatty(STDERR_FILENO);
+    double last_shown = 0;
+    weft_status st = WEFT_OK;
+    long total = o->warmup + o->iters;
+    for (long it = 0; it < total && st == WEFT_OK; it++) {
+        double t0 = now_ms();
+        st = weft_session_run(s, in->t, in->count, out->t, out->count);
+        double t1 = now_ms();
+        long k = it - o->warmup;
+        if (st != WEFT_OK || k < 0) {
+            /* warmup */
+        } else {
+            r->wall_ms[k] = t1 - t0;
+            for (size_t n = 0; profiling && n < r->node_count && st == WEFT_OK; n++) {
+                weft_node_info info;
+                st = weft_session_node_info(s, n, &info);
+                r->node_ms[(size_t)k * r->node_count + n] = info.time_ms;
+            }
+        }
+        if (progress && (t1 - last_shown > 100 || it + 1 == total)) {
+            fprintf(stderr, "\rbench: %s run %ld/%ld", k < 0 ? "warmup" : "timed",
+                    k < 0 ? it + 1 : k + 1, k < 0 ? o->warmup : o->iters);
+            last_shown = t1;
+        }
+    }
+    if (progress)
+        fputs("\r\033[K", stderr);
+    return st;
+}
+
+static void summarize(const weft_graph *g, weft_session *s, const bench_opts *o, int profiling,
+                      const weft_cli_tensors *in, bench_result *r)
+{
+    size_t n = (size_t)o->iters;
+    double *sorted = malloc(n * sizeof *sorted);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += r->wall_ms[i];
+    r->mean = sum / (double)n;
+    if (sorted) {
+        memcpy(sorted, r->wall_ms, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_double);
+        r->min = sorted[0];
+        r->max = sorted[n - 1];
+        r->median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        free(sorted);
+    }
+    r->batch = in->count && in->t[0].rank >= 1 && in->t[0].dims[0] > 0 ? in->t[0].dims[0] : 1;
+    for (size_t k = 0; k < r->node_count; k++) {
+        layer *l = &r->layers[k];
+        weft_session_node_info(s, k, &l->info);
+        const weft_node *node = weft_cli_find_node(g, l->info.name);
+        l->flops = node ? weft_cli_node_flops(g, node) : 0;
+        double t = 0;
+        for (size_t i = 0; profiling && i < n; i++)
+            t += r->node_ms[i * r->node_count + k];
+        l->mean_ms = t / (double)n;
+    }
+}
+
+static void print_layers(const bench_result *r)
+{
+    layer *sorted = malloc((r->node_count ? r->node_count : 1) * sizeof *sorted);
+    if (!sorted)
+        return;
+    memcpy(sorted, r->layers, r->node_count * sizeof *sorted);
+    qsort(sorted, r->node_count, sizeof *sorted, cmp_layer_time);
+    double total = 0;
+    for (size_t k = 0; k < r->node_count; k++)
+        total += sorted[k].mean_ms;
+    int w = 5;
+    for (size_t k = 0; k < r->node_count; k++)
+        if ((int)strlen(sorted[k].info.name) > w)
+            w = (int)strlen(sorted[k].info.name);
+    printf("\nper layer (mean device time over the timed runs, from OpenCL profiling):\n");
+    printf("  %-*s %-18s %-12s %10s %7s %9s\n", w, "NODE", "OP", "IMPL", "TIME ms", "SHARE",
+           "GFLOP/s");
+    for (size_t k = 0; k < r->node_count; k++) {
+        const layer *l = &sorted[k];
+        printf("  %-*s %-18s %-12s %10.4f %6.1f%% %9.2f\n", w, l->info.name, l->info.op,
+               l->info.impl, l->mean_ms, total > 0 ? 100 * l->mean_ms / total : 0,
+               l->mean_ms > 0 ? l->flops / (l->mean_ms * 1e6) : 0);
+    }
+    printf("  %-*s %-18s %-12s %10.4f %6.1f%%\n", w, "total", "", "", total, 100.0);
+    free(sorted);
+}
+
+static int write_json(const char *path, const bench_opts *o, const bench_result *r,
+                      int profiling)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "weft: cannot write '%s'\n", path);
+        return 0;
+    }
+    fprintf(f, "{\n  \"model\": ");
+    weft_json_string(f, o->model);
+    fprintf(f, ",\n  \"device\": ");
+    weft_json_string(f, r->device);
+    fprintf(f,
+            ",\n  \"warmup\": %ld,\n  \"iters\": %ld,\n  \"batch\": %lld,\n"
+            "  \"latency_ms\": {\"median\": %.6f, \"min\": %.6f, \"max\": %.6f, \"mean\": %.6f},\n"
+            "  \"throughput_per_s\": %.3f,\n  \"runs_ms\": [",
+            o->warmup, o->iters, (long long)r->batch, r->median, r->min, r->max, r->mean,
+            r->median > 0 ? (double)r->batch * 1e3 / r->median : 0);
+    for (long i = 0; i < o->iters; i++)
+        fprintf(f, "%s%.6f", i ? ", " : "", r->wall_ms[i]);
+    fprintf(f, "],\n  \"layers\": [");
+    double total = 0;
+    for (size_t k = 0; k < r->node_count; k++)
+        total += r->layers[k].mean_ms;
+    for (size_t k = 0; k < r->node_count; k++) {
+        const layer *l = &r->layers[k];
+        fprintf(f, "%s\n    {\"name\": ", k ? "," : "");
+        weft_json_string(f, l->info.name);
+        fprintf(f, ", \"op\": ");
+        weft_json_string(f, l->info.op);
+        fprintf(f, ", \"impl\": ");
+        weft_json_string(f, l->info.impl);
+        fprintf(f, ", \"flops\": %.0f", l->flops);
+        if (profiling)
+            fprintf(f, ", \"time_ms\": %.6f, \"share\": %.6f, \"gflops\": %.4f", l->mean_ms,
+                    total > 0 ? l->mean_ms / total : 0,
+                    l->mean_ms > 0 ? l->flops / (l->mean_ms * 1e6) : 0);
+        fprintf(f, "}");
+    }
+    fprintf(f, "%s]\n}\n", r->node_count ? "\n  " : "");
+    int ok = !ferror(f);
+    ok &= fclose(f) == 0;
+    if (!ok)
+        fprintf(stderr, "weft: writing '%s' failed\n", path);
+    return ok;
+}
+
+/* Chrome trace-event format: "X" (complete) events in microseconds. Device
+ * start times are not known, only durations, so the nodes of a run are
+ * placed end to end from the run's start. */
+static int write_trace(const char *path, const bench_opts *o, const bench_result *r)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "weft: cannot write '%s'\n", path);
+        return 0;
+    }
+    fprintf(f, "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n");
+    fprintf(f, "  {\"name\": \"process_name\", \"ph\": \"M\", \"pid\": 1, \"args\": {\"name\": ");
+    weft_json_string(f, o->model);
+    fprintf(f, "}},\n  {\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": 1, "
+               "\"args\": {\"name\": \"weft_session_run (wall clock)\"}},\n");
+    fprintf(f, "  {\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": 2, "
+               "\"args\": {\"name\": ");
+    weft_json_string(f, r->device);
+    fprintf(f, "}}");
+    double ts = 0;
+    for (long i = 0; i < o->iters; i++) {
+        fprintf(f, ",\n  {\"name\": \"run %ld\", \"cat\": \"run\", \"ph\": \"X\", \"pid\": 1, "
+                   "\"tid\": 1, \"ts\": %.3f, \"dur\": %.3f}",
+                i, ts * 1e3, r->wall_ms[i] * 1e3);
+        double at = ts;
+        for (size_t k = 0; k < r->node_count; k++) {
+            const layer *l = &r->layers[k];
+            double dur = r->node_ms[(size_t)i * r->node_count + k];
+            fprintf(f, ",\n  {\"name\": ");
+            weft_json_string(f, l->info.name);
+            fprintf(f, ", \"cat\": ");
+            weft_json_string(f, l->info.op);
+            fprintf(f, ", \"ph\": \"X\", \"pid\": 1, \"tid\": 2, \"ts\": %.3f, \"dur\": %.3f, "
+                       "\"args\": {\"impl\": ",
+                    at * 1e3, dur * 1e3);
+            weft_json_string(f, l->info.impl);
+            fprintf(f, ", \"flops\": %.0f}}", l->flops);
+            at += dur;
+        }
+        ts += r->wall_ms[i];
+    }
+    fprintf(f, "\n]}\n");
+    int ok = !ferror(f);
+    ok &= fclose(f) == 0;
+    if (!ok)
+        fprintf(stderr, "weft: writing '%s' failed\n", path);
+    return ok;
+}
+
+static int run(int argc, char **argv)
+{
+    bench_opts o = {.warmup = 3, .iters = 20};
+    o.specs = calloc((size_t)argc, sizeof *o.specs);
+    if (!o.specs) {
+        fprintf(stderr, "weft: out of memory\n");
+        return WEFT_EXIT_FAILURE;
+    }
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0) {
+        free(o.specs);
+        return rc;
+    }
+    int profiling = o.per_layer || o.trace;
+    weft_graph *g = NULL;
+    weft_context *ctx = NULL;
+    weft_session *s = NULL;
+    weft_cli_tensors in = {0}, out = {0};
+    bench_result r = {.wall_ms = NULL};
+    weft_session_options so;
+    weft_session_options_defaults(&so);
+    so.profiling = profiling;
+    weft_status st = weft_cli_load_model(o.model, &g);
+    if (st == WEFT_OK)
+        st = weft_cli_inputs_load(g, o.specs, o.spec_count, 1, &in);
+    if (st == WEFT_OK)
+        st = weft_cli_context(o.device, profiling, &ctx);
+    if (st == WEFT_OK)
+        st = weft_session_create(ctx, g, &so, &s);
+    if (st == WEFT_OK)
+        st = weft_cli_outputs_alloc(s, &out);
+    if (st == WEFT_OK)
+        st = weft_session_node_count(s, &r.node_count);
+    if (st == WEFT_OK) {
+        weft_cli_device_name(ctx, r.device, sizeof r.device);
+        r.wall_ms = calloc((size_t)o.iters, sizeof *r.wall_ms);
+        r.node_ms = calloc((size_t)o.iters * (r.node_count ? r.node_count : 1), sizeof *r.node_ms);
+        r.layers = calloc(r.node_count ? r.node_count : 1, sizeof *r.layers);
+        if (!r.wall_ms || !r.node_ms || !r.layers)
+            st = weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for the timings of %ld runs",
+                           o.iters);
+    }
+    if (st == WEFT_OK)
+        st = measure(s, &o, &in, &out, profiling, &r);
+    if (st == WEFT_OK) {
+        summarize(g, s, &o, profiling, &in, &r);
+        printf("model: %s\ndevice: %s\n", o.model, r.device);
+        printf("runs: %ld timed after %ld warmup%s\n", o.iters, o.warmup,
+               profiling ? " (profiling on)" : "");
+        printf("latency: median %.3f ms, min %.3f ms, max %.3f ms\n", r.median, r.min, r.max);
+        printf("throughput: %.1f inferences/s (batch %lld)\n",
+               r.median > 0 ? (double)r.batch * 1e3 / r.median : 0, (long long)r.batch);
+        if (o.per_layer)
+            print_layers(&r);
+        rc = WEFT_EXIT_OK;
+        if (o.json && !write_json(o.json, &o, &r, profiling))
+            rc = WEFT_EXIT_FAILURE;
+        if (o.trace && !write_trace(o.trace, &o, &r))
+            rc = WEFT_EXIT_FAILURE;
+    } else {
+        rc = weft_cli_fail(st);
+    }
+    free(r.wall_ms);
+    free(r.node_ms);
+    free(r.layers);
+    weft_cli_tensors_free(&in);
+    weft_cli_tensors_free(&out);
+    weft_session_release(s);
+    weft_context_release(ctx);
+    weft_graph_release(g);
+    free(o.specs);
+    return rc;
+}
+
+const weft_cli_command weft_cmd_bench = {"bench", "time a model, whole and per layer", usage,
+                                         run};

@@ -1,0 +1,288 @@
+/*
+ * Conv, direct (cl/conv_direct.cl): every kernel size, stride, padding
+ * (asymmetric and auto_pad), dilation and group count over 1 to 3 spatial
+ * axes, with the fused bias + activation epilogue of conv_geom.h.
+ *
+ * Each run first copies X into a zero-bordered copy in the workspace, its
+ * rows split by the stride's phase, so that the main kernel reads every
+ * tap of VW outputs as one vector load, for any stride, without edge
+ * tests; then each
+ * work-item computes a register tile of KT output channels x RT rows x
+ * NV * VW columns. Weights are packed at prepare into the order the inner
+ * loop reads them.
+ *
+ * The tile comes from a per-device-class table (conv_tile below):
+ *   CPU class  wide vectors (VW 16, or 8 for rows of at most 8) and about
+ *              16 vector accumulators per work-item, work-groups of one
+ *              work-item: the compiler keeps the tile in registers and the
+ *              many small groups spread over the cores (measured through
+ *              PoCL: see the README). Planes of at most 8 columns use flat
+ *              tiles (FLAT in cl/conv_direct.cl): 32 consecutive positions
+ *              of the padded output grid;
+ *   default    (GPUs and anything else) small tiles (4 channels x 4
+ *              columns), the work-group size left to the driver. A local-
+ *              memory variant for GPUs is future work.
+ * WEFT_CONV_TILE="KT,RT,VW,NV[,FLAT]" overrides the table (tests, tuning;
+ * FLAT is dropped where it does not fit).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "ops/conv_pad.h"
+
+typedef struct conv_tile {
+    int kt, rt, vw, nv;
+    int flat; /* the tile runs along the padded output grid (FLAT) */
+} conv_tile;
+
+/* Accumulator vectors per work-item on CPU-class devices: with AVX-512's
+ * 32 registers, 16 accumulators leave room for the loaded inputs and the
+ * broadcast weights. */
+#define CPU_ACCUMULATORS 16
+
+/* The output channels per work-item, from few values (each is a program
+ * to build): mg itself up to 1, then 4 up to 7, else `most`. */
+static int pick_kt(int64_t mg, int most)
+{
+    return mg <= 1 ? 1 : mg < 8 || most < 8 ? (most < 4 ? most : 4) : most;
+}
+
+/* FLAT tiles hold one grid row at a time. */
+static int flat_fits(const conv_geom *geo, const conv_tile *t)
+{
+    (void)geo;
+    return t->rt == 1;
+}
+
+static int env_tile(const conv_geom *geo, conv_tile *t)
+{
+    const char *e = getenv("WEFT_CONV_TILE");
+    conv_tile f = {0};
+    int fields = e ? sscanf(e, "%d,%d,%d,%d,%d", &f.kt, &f.rt, &f.vw, &f.nv, &f.flat) : 0;
+    if (fields < 4 || f.kt < 1 || f.kt > 32 || f.rt < 1 || f.rt > 32 || f.nv < 1 || f.nv > 8 ||
+        (f.vw != 4 && f.vw != 8 && f.vw != 16))
+        return 0;
+    f.flat = fields == 5 && f.flat && flat_fits(geo, &f);
+    *t = f;
+    return 1;
+}
+
+static conv_tile conv_tile_for(const conv_geom *geo, const weft_device_info *d)
+{
+    conv_tile t = {0};
+    if (env_tile(geo, &t))
+        return t;
+    if (!conv_cpu_class(d))
+        return (conv_tile){.kt = pick_kt(geo->mg, 4), .rt = 1, .vw = 4, .nv = 1};
+    int64_t ow = geo->out[2];
+    t.kt = pick_kt(geo->mg, 8);
+    /* Rows of at most 8 outputs: flat tiles of two vectors of 16 along
+     * the phase grid (a 7x7 plane fills 49 of 64 lanes, not 7 of 16). */
+    t.vw = 16;
+    t.nv = 2;
+    t.rt = 1;
+    if (ow <= 8 && flat_fits(geo, &t)) {
+        t.flat = 1;
+        t.kt = pick_kt(geo->mg, CPU_ACCUMULATORS / t.nv);
+        if (t.kt > 8)
+            t.kt = 8;
+        return t;
+    }
+    /* Columns: one vector of 8 for rows up to 8, one of 16 up to 16, two
+     * of 16 beyond (weights reused across more vectors). */
+    t.vw = ow <= 8 ? 8 : 16;
+    t.nv = ow <= 16 ? 1 : 2;
+    /* Rows: the rest of the accumulator budget (one for 1-D). */
+    t.rt = geo->out[1] == 1 ? 1 : CPU_ACCUMULATORS / (t.kt * t.nv);
+    return t;
+}
+
+/* ---- The implementation --------------------------------------------------------- */
+
+static const char *const conv_ops[] = {"Conv", NULL};
+
+static int direct_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
+                           char *why, size_t cap)
+{
+    conv_geom geo;
+    if (!conv_supports_common(g, n, &geo, why, cap))
+        return 0;
+    if (geo.transpose)
+        return conv_refuse(why, cap, "not a Conv");
+    conv_tile t = conv_tile_for(&geo, d);
+    conv_padded p;
+    int64_t count, mt = (geo.mg + t.kt - 1) / t.kt;
+    conv_padded_layout(&geo, t.vw * t.nv, t.rt, t.flat, &p);
+    if (!conv_padded_elements(&geo, &p, &count))
+        return conv_refuse(why, cap, "the padded input would exceed 2^31 - 1 elements");
+    if ((double)geo.group * (double)mt * (double)geo.cg * (double)conv_geom_taps(&geo) * t.kt >
+        (double)INT32_MAX)
+        return conv_refuse(why, cap, "the packed weights would exceed 2^31 - 1 elements");
+    return 1;
+}
+
+/* Seconds: the MACs at a per-class share of an assumed peak (CPU class:
+ * 16 FMA lanes per compute unit and cycle; else 32), lower when each
+ * output's reduction is too short to keep the tile's registers busy, plus
+ * the padding pass at 10 GB/s. */
+static double direct_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
+{
+    conv_geom geo;
+    char why[8];
+    if (!conv_geom_read(g, n, &geo, why, sizeof why))
+        return 1e30;
+    int cpu = conv_cpu_class(d);
+    double lanes = cpu ? 16 : 32, clock = d && d->clock_mhz ? d->clock_mhz * 1e6 : 1e9;
+    double units = d && d->compute_units ? d->compute_units : 1;
+    /* measured on PoCL (AVX-512): ~200 GFLOP/s on 3x3 layers, ~140 on 1x1
+     * ones, where the padding pass and the loop overhead weigh more */
+    double eff = cpu ? (conv_geom_taps(&geo) > 1 ? 0.6 : 0.35) : 0.1;
+    double reduction = (double)geo.cg * (double)conv_geom_taps(&geo);
+    if (reduction < 64)
+        eff *= reduction / 64;
+    double bytes = 8.0 * (double)geo.n * (double)geo.c * (double)(geo.in[0] * geo.in[1] * geo.in[2]);
+    return conv_geom_macs(&geo) / (lanes * clock * units * eff) + bytes / 10e9;
+}
+
+typedef struct direct_state {
+    cl_kernel conv;
+    cl_mem weights, bias;
+    conv_geom geo;
+    conv_tile tile;
+    conv_padded pd;
+    conv_pad_pass pad;
+    int64_t mt;
+    int cpu;
+    cl_int kd, kh, kw, st[3], dl[3];
+} direct_state;
+
+/* WP[g][mt][c][taps][KT] and BP[g][mt * KT], zero beyond mg. */
+static weft_status pack(weft_prepare *p, direct_state *s)
+{
+    const conv_geom *geo = &s->geo;
+    const float *w = p->inputs[1].host;
+    const float *b = p->input_count > 2 && p->inputs[2].host ? p->inputs[2].host : NULL;
+    int64_t taps = conv_geom_taps(geo), kt = s->tile.kt, mt = s->mt;
+    size_t wcount = (size_t)(geo->group * mt * geo->cg * taps * kt);
+    size_t bcount = (size_t)(geo->group * mt * kt);
+    float *wp = calloc(wcount ? wcount : 1, sizeof *wp), *bp = calloc(bcount, sizeof *bp);
+    if (!wp || !bp) {
+        free(wp);
+        free(bp);
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory to pack the weights of node '%s'",
+                         p->node->name);
+    }
+    for (int64_t g = 0; g < geo->group; g++)
+        for (int64_t ml = 0; ml < geo->mg; ml++) {
+            int64_t m = g * geo->mg + ml, tile = ml / kt, k = ml % kt;
+            if (b)
+                bp[(g * mt + tile) * kt + k] = b[m];
+            for (int64_t c = 0; c < geo->cg; c++)
+                for (int64_t t = 0; t < taps; t++)
+                    wp[(((g * mt + tile) * geo->cg + c) * taps + t) * kt + k] =
+                        w[(m * geo->cg + c) * taps + t];
+        }
+    weft_status st = weft_op_upload(p, wp, wcount * sizeof *wp, &s->weights);
+    if (st == WEFT_OK)
+        st = weft_op_upload(p, bp, bcount * sizeof *bp, &s->bias);
+    free(wp);
+    free(bp);
+    return st;
+}
+
+static weft_status direct_prepare(weft_prepare *p)
+{
+    const weft_node *n = p->node;
+    char why[256];
+    direct_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
+    p->state = s;
+    if (!conv_geom_read(p->graph, n, &s->geo, why, sizeof why))
+        return weft_node_fail(n, WEFT_ERR_GRAPH, "%s", why);
+    if (!p->inputs[1].host)
+        return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "W must be a constant");
+    s->cpu = conv_cpu_class(p->device);
+    s->kd = (cl_int)s->geo.k[0];
+    s->kh = (cl_int)s->geo.k[1];
+    s->kw = (cl_int)s->geo.k[2];
+    for (int i = 0; i < 3; i++) {
+        s->st[i] = (cl_int)s->geo.s[i];
+        s->dl[i] = (cl_int)s->geo.d[i];
+    }
+    s->tile = conv_tile_for(&s->geo, p->device);
+    conv_padded_layout(&s->geo, s->tile.vw * s->tile.nv, s->tile.rt, s->tile.flat, &s->pd);
+    s->mt = (s->geo.mg + s->tile.kt - 1) / s->tile.kt;
+    int64_t count;
+    if (!conv_padded_elements(&s->geo, &s->pd, &count))
+        return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "the padded input is too large");
+    p->workspace_bytes = (size_t)count * sizeof(float);
+    weft_status st = pack(p, s);
+    if (st != WEFT_OK)
+        return st;
+    weft_options o;
+    weft_options_init(&o);
+    /* Unrolled for the common widths only: fewer programs to build. */
+    weft_options_define_int(&o, "KW", s->geo.k[2] == 1 || s->geo.k[2] == 3 ? s->geo.k[2] : 0);
+    weft_options_define_int(&o, "KT", s->tile.kt);
+    weft_options_define_int(&o, "RT", s->tile.rt);
+    weft_options_define_int(&o, "VW", s->tile.vw);
+    weft_options_define_int(&o, "NV", s->tile.nv);
+    weft_options_define_int(&o, "FLAT", s->tile.flat);
+    conv_epilogue_options(&s->geo.epi, &o);
+    st = weft_op_kernel(p, "conv_direct", &o, "conv_direct_f32", &s->conv);
+    if (st == WEFT_OK)
+        st = conv_pad_prepare(p, &o, &s->pd, &s->pad);
+    return st;
+}
+
+static weft_status direct_enqueue(weft_run *r)
+{
+    direct_state *s = r->state;
+    const conv_geom *geo = &s->geo;
+    const conv_padded *pd = &s->pd;
+    weft_status st = conv_pad_enqueue(r, &s->pad, geo, pd);
+    if (st != WEFT_OK)
+        return st;
+    cl_int dp = (cl_int)pd->dp, wps = (cl_int)pd->wps, shs = (cl_int)pd->shs;
+    cl_int row = (cl_int)pd->row, cps = (cl_int)pd->cps, rps = (cl_int)pd->rps;
+    cl_int zs = (cl_int)pd->zs;
+    cl_int tiles_w = (cl_int)pd->tiles_w, tiles_h = (cl_int)pd->tiles_h;
+    cl_int zcount = (cl_int)(geo->n * geo->group * s->mt * geo->out[0]);
+    cl_int c = (cl_int)geo->c, cg = (cl_int)geo->cg, mg = (cl_int)geo->mg, m = (cl_int)geo->m;
+    cl_int mt = (cl_int)s->mt, g = (cl_int)geo->group;
+    cl_int od = (cl_int)geo->out[0], oh = (cl_int)geo->out[1], ow = (cl_int)geo->out[2];
+    weft_arg args[] = {WEFT_ARG(r->workspace), WEFT_ARG(s->weights), WEFT_ARG(s->bias),
+                       WEFT_ARG(r->outputs[0].mem), WEFT_ARG(tiles_w), WEFT_ARG(tiles_h),
+                       WEFT_ARG(zcount), WEFT_ARG(dp), WEFT_ARG(zs), WEFT_ARG(row), WEFT_ARG(c),
+                       WEFT_ARG(cg), WEFT_ARG(mg), WEFT_ARG(m), WEFT_ARG(mt), WEFT_ARG(g),
+                       WEFT_ARG(od), WEFT_ARG(oh), WEFT_ARG(ow), WEFT_ARG(s->kd),
+                       WEFT_ARG(s->st[0]), WEFT_ARG(s->st[1]), WEFT_ARG(s->st[2]),
+                       WEFT_ARG(s->dl[0]), WEFT_ARG(s->dl[1]), WEFT_ARG(s->dl[2]),
+                       WEFT_ARG(s->kh), WEFT_ARG(s->kw), WEFT_ARG(wps), WEFT_ARG(cps),
+                       WEFT_ARG(rps), WEFT_ARG(shs)};
+    st = weft_op_set_args(r, s->conv, args, sizeof args / sizeof args[0]);
+    if (st != WEFT_OK)
+        return st;
+    size_t global[3] = {(size_t)tiles_w, (size_t)tiles_h, (size_t)zcount};
+    static const size_t one[3] = {1, 1, 1};
+    return weft_op_launch(r, s->conv, 3, global, s->cpu ? one : NULL);
+}
+
+static void direct_release(void *state)
+{
+    free(state);
+}
+
+const weft_op_impl weft_impl_conv_direct = {
+    .name = "direct",
+    .ops = conv_ops,
+    .supports = direct_supports,
+    .cost = direct_cost,
+    .prepare = direct_prepare,
+    .enqueue = direct_enqueue,
+    .release = direct_release,
+};

@@ -1,0 +1,224 @@
+/*
+ * Conv and ConvTranspose geometry for the kernels (see conv_geom.h).
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph/infer_util.h"
+#include "ops/conv_geom.h"
+
+int conv_refuse(char *why, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+int conv_cpu_class(const weft_device_info *d)
+{
+    return d && d->type == WEFT_DEVICE_CPU;
+}
+
+static int read_epilogue(const weft_node *n, conv_epilogue *e, char *why, size_t cap)
+{
+    static const struct {
+        const char *name;
+        int act;
+        float alpha, beta;
+    } acts[] = {
+        {"Relu", CONV_ACT_RELU, 0, 0},        {"LeakyRelu", CONV_ACT_LEAKY_RELU, 0.01f, 0},
+        {"Clip", CONV_ACT_CLIP, -INFINITY, INFINITY}, {"Sigmoid", CONV_ACT_SIGMOID, 0, 0},
+        {"Tanh", CONV_ACT_TANH, 0, 0},        {"HardSwish", CONV_ACT_HARD_SWISH, 0, 0},
+    };
+    memset(e, 0, sizeof *e);
+    const weft_attr *a = weft_node_attr(n, "_weft_activation");
+    if (!a)
+        return 1;
+    if (a->type != WEFT_ATTR_STRING)
+        return conv_refuse(why, cap, "attribute '_weft_activation' must be a string");
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
+        if (strcmp(a->s, acts[i].name) != 0)
+            continue;
+        e->act = acts[i].act;
+        e->alpha = acts[i].alpha;
+        e->beta = acts[i].beta;
+        const weft_attr *al = weft_node_attr(n, "_weft_alpha");
+        const weft_attr *be = weft_node_attr(n, "_weft_beta");
+        if ((al && al->type != WEFT_ATTR_FLOAT) || (be && be->type != WEFT_ATTR_FLOAT))
+            return conv_refuse(why, cap, "attributes '_weft_alpha' and '_weft_beta' must be floats");
+        if (al)
+            e->alpha = al->f;
+        if (be)
+            e->beta = be->f;
+        return 1;
+    }
+    return conv_refuse(why, cap, "attribute '_weft_activation' = \"%s\" is not an activation "
+                       "the conv kernels fuse",
+                       a->s);
+}
+
+/* A float constant; C's "inf" is not an OpenCL C literal. */
+static void define_float(weft_options *o, const char *name, float v)
+{
+    if (isinf(v))
+        weft_options_define(o, name, v > 0 ? "INFINITY" : "(-INFINITY)");
+    else
+        weft_options_define_float(o, name, v);
+}
+
+void conv_epilogue_options(const conv_epilogue *e, weft_options *o)
+{
+    weft_options_define_int(o, "ACT", e->act);
+    if (e->act == CONV_ACT_LEAKY_RELU || e->act == CONV_ACT_CLIP)
+        define_float(o, "ACT_ALPHA", e->alpha);
+    if (e->act == CONV_ACT_CLIP)
+        define_float(o, "ACT_BETA", e->beta);
+}
+
+/* ConvTranspose's output size and beginning pad on one axis, the rules of
+ * ConvTranspose-22 (see src/ref/ref_conv.c): pads generated from
+ * output_shape or SAME_*, else the attribute's. */
+static void transpose_axis(const infer_window *w, int i, int64_t in, int64_t out_pad,
+                           const int64_t *os, int64_t *out, int64_t *begin)
+{
+    int64_t s = w->strides[i], dk = (w->kernel[i] - 1) * w->dilations[i] + 1;
+    int64_t full = s * (in - 1) + out_pad + dk;
+    if (os || w->auto_pad == INFER_PAD_SAME_UPPER || w->auto_pad == INFER_PAD_SAME_LOWER) {
+        *out = os ? os[i] : in * s;
+        int64_t total = full - *out;
+        *begin = w->auto_pad == INFER_PAD_SAME_UPPER ? infer_floor_div(total, 2)
+                                                     : total - infer_floor_div(total, 2);
+        return;
+    }
+    int valid = w->auto_pad == INFER_PAD_VALID;
+    *begin = valid ? 0 : w->pads[i];
+    *out = full - *begin - (valid ? 0 : w->pads[i + w->spatial]);
+}
+
+int conv_geom_read(const weft_graph *g, const weft_node *n, conv_geom *geo, char *why,
+                   size_t cap)
+{
+    memset(geo, 0, sizeof *geo);
+    const weft_value *x = weft_node_input(g, n, 0), *wt = weft_node_input(g, n, 1);
+    const weft_value *y = weft_node_output(g, n, 0);
+    if (!x || !wt || !y || !x->shape_known || !wt->shape_known || !y->shape_known)
+        return conv_refuse(why, cap, "the shapes of X, W and Y must be known");
+    const weft_shape *xs = &x->shape, *ws = &wt->shape, *ys = &y->shape;
+    if (xs->rank < 3 || xs->rank > 5 || ws->rank != xs->rank || ys->rank != xs->rank)
+        return conv_refuse(why, cap, "X %s, W %s and Y %s need N, C and 1 to 3 spatial axes",
+                           weft_shape_str(xs).s, weft_shape_str(ws).s, weft_shape_str(ys).s);
+    geo->transpose = strcmp(n->op, "ConvTranspose") == 0;
+    geo->spatial = xs->rank - 2;
+    geo->has_bias = weft_node_input(g, n, 2) != NULL;
+    infer_window w = {.spatial = geo->spatial};
+    int64_t group;
+    const weft_attr *ga = weft_node_attr(n, "group");
+    group = ga && ga->type == WEFT_ATTR_INT ? ga->i : 1;
+    /* Validated graphs have these right; a node that was not validated is
+     * refused here rather than reported. */
+    if (group < 1 || group > INFER_ATTR_MAX || xs->dims[1] % group != 0)
+        return conv_refuse(why, cap, "attribute 'group' does not divide the channels");
+    for (int i = 0; i < geo->spatial; i++)
+        w.kernel[i] = ws->dims[2 + i];
+    if (infer_window_attrs(n, 1, &w) != WEFT_OK)
+        return conv_refuse(why, cap, "malformed window attributes: %s", weft_last_error());
+    geo->n = xs->dims[0];
+    geo->c = xs->dims[1];
+    geo->group = group;
+    geo->cg = geo->c / group;
+    geo->mg = geo->transpose ? ws->dims[1] : ws->dims[0] / group;
+    geo->m = geo->mg * group;
+    if ((geo->transpose ? ws->dims[0] != geo->c : ws->dims[1] != geo->cg) ||
+        ys->dims[0] != geo->n || ys->dims[1] != geo->m)
+        return conv_refuse(why, cap, "W %s does not fit X %s and Y %s with %lld groups",
+                           weft_shape_str(ws).s, weft_shape_str(xs).s, weft_shape_str(ys).s,
+                           (long long)group);
+    const int64_t *os = NULL;
+    int64_t out_pad[3] = {0, 0, 0};
+    if (geo->transpose) {
+        size_t os_count = 0;
+        if (weft_node_attr_ints(n, "output_shape", &os, &os_count) != WEFT_OK ||
+            infer_attr_ints_fixed(n, "output_padding", (size_t)geo->spatial, "", 0, 0,
+                                  INFER_ATTR_MAX, out_pad, NULL) != WEFT_OK ||
+            (os && os_count != (size_t)geo->spatial && os_count != (size_t)geo->spatial + 2))
+            return conv_refuse(why, cap, "malformed 'output_shape' or 'output_padding'");
+        if (os)
+            os += os_count - (size_t)geo->spatial;
+    }
+    int lead = 3 - geo->spatial;
+    for (int v = 0; v < 3; v++) {
+        geo->in[v] = geo->out[v] = geo->k[v] = geo->s[v] = geo->d[v] = 1;
+        geo->pad[v] = geo->pad_end[v] = 0;
+    }
+    for (int i = 0; i < geo->spatial; i++) {
+        int v = lead + i;
+        int64_t in = xs->dims[2 + i], out = 0, begin = 0;
+        geo->in[v] = in;
+        geo->k[v] = w.kernel[i];
+        geo->s[v] = w.strides[i];
+        geo->d[v] = w.dilations[i];
+        int64_t dk = (w.kernel[i] - 1) * w.dilations[i] + 1;
+        if (geo->transpose) {
+            transpose_axis(&w, i, in, out_pad[i], os, &out, &begin);
+        } else {
+            if (infer_window_out(n, &w, i, in, 0, &out) != WEFT_OK)
+                return conv_refuse(why, cap, "%s", weft_last_error());
+            if (w.auto_pad == INFER_PAD_SAME_UPPER || w.auto_pad == INFER_PAD_SAME_LOWER) {
+                /* the least total padding giving ceil(in / s) outputs, the
+                 * odd one at the end (UPPER) or at the beginning (LOWER) */
+                int64_t total = (out - 1) * w.strides[i] + dk - in;
+                total = total > 0 ? total : 0;
+                begin = w.auto_pad == INFER_PAD_SAME_UPPER ? total / 2 : total - total / 2;
+            } else {
+                begin = w.auto_pad == INFER_PAD_VALID ? 0 : w.pads[i];
+            }
+            /* what the last window reaches past the input */
+            int64_t end = (out - 1) * w.strides[i] + dk - in - begin;
+            geo->pad_end[v] = end > 0 ? end : 0;
+        }
+        geo->out[v] = out;
+        geo->pad[v] = begin;
+        if (out != ys->dims[2 + i])
+            return conv_refuse(why, cap, "output shape %s disagrees with the window geometry "
+                               "(%lld on spatial axis %d)",
+                               weft_shape_str(ys).s, (long long)out, i);
+        if (in > INT32_MAX / 4 || out > INT32_MAX / 4 || dk > INT32_MAX / 4 ||
+            begin > INT32_MAX / 4 || begin < -(INT32_MAX / 4) || out * w.strides[i] > INT32_MAX / 4)
+            return conv_refuse(why, cap, "extents above 2^29 on spatial axis %d", i);
+    }
+    int64_t xe = weft_shape_numel(xs), we = weft_shape_numel(ws), ye = weft_shape_numel(ys);
+    if (xe < 0 || xe > INT32_MAX || we < 0 || we > INT32_MAX || ye < 0 || ye > INT32_MAX)
+        return conv_refuse(why, cap, "tensors above 2^31 - 1 elements");
+    return read_epilogue(n, &geo->epi, why, cap);
+}
+
+int64_t conv_geom_taps(const conv_geom *geo)
+{
+    return geo->k[0] * geo->k[1] * geo->k[2];
+}
+
+double conv_geom_macs(const conv_geom *geo)
+{
+    double pixels = (double)(geo->transpose ? geo->in[0] * geo->in[1] * geo->in[2]
+                                            : geo->out[0] * geo->out[1] * geo->out[2]);
+    return (double)geo->n * (double)geo->m * pixels * (double)geo->cg *
+           (double)conv_geom_taps(geo);
+}
+
+int conv_supports_common(const weft_graph *g, const weft_node *n, conv_geom *geo, char *why,
+                         size_t cap)
+{
+    const weft_value *x = weft_node_input(g, n, 0), *wt = weft_node_input(g, n, 1);
+    const weft_value *b = weft_node_input(g, n, 2), *y = weft_node_output(g, n, 0);
+    if (!x || !wt || !y || x->dtype != WEFT_FLOAT32 || wt->dtype != WEFT_FLOAT32 ||
+        (b && b->dtype != WEFT_FLOAT32))
+        return conv_refuse(why, cap, "only float32 X, W and B are supported");
+    if (wt->kind != WEFT_VALUE_CONSTANT || !wt->data || (b && (b->kind != WEFT_VALUE_CONSTANT ||
+                                                               !b->data)))
+        return conv_refuse(why, cap, "W and B must be constants (they are packed once)");
+    return conv_geom_read(g, n, geo, why, cap);
+}

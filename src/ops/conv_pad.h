@@ -1,0 +1,43 @@
+/*
+ * The zero-bordered, phase-split copy of a Conv's X that the register-tile
+ * kernels read (cl/conv_direct.cl's conv_pad_f32 writes it into the
+ * node's workspace; its layout is documented there): conv_direct and
+ * conv_depthwise both read every tap of VW outputs as one vector load from
+ * it, for any stride, with no edge tests.
+ */
+#ifndef WEFT_OPS_CONV_PAD_H
+#define WEFT_OPS_CONV_PAD_H
+
+#include "ops/conv_geom.h"
+
+typedef struct conv_padded {
+    int64_t tiles_w, tiles_h;   /* tiles of cols x rt outputs (flat: of cols positions) */
+    int64_t dp, wps;
+    int64_t rows, shs;          /* grid rows per row phase; row phases */
+    int64_t row, cps, rps, zs;  /* strides: row, column phase, row phase, z slice */
+} conv_padded;
+
+/* The layout for tiles of `cols` output columns and `rt` rows (flat: of
+ * `cols` consecutive positions of the output grid, rt 1). */
+void conv_padded_layout(const conv_geom *geo, int64_t cols, int64_t rt, int flat,
+                        conv_padded *p);
+
+/* Floats of the copy; 0 when it would exceed 2^31 - 1 (the kernels index
+ * with int). */
+int conv_padded_elements(const conv_geom *geo, const conv_padded *p, int64_t *count);
+
+typedef struct conv_pad_pass {
+    cl_kernel kernel;
+    size_t local;
+} conv_pad_pass;
+
+/* The pad kernel from program cl/conv_direct.cl built with `options` (the
+ * caller's own when it builds that program anyway, else empty ones). */
+weft_status conv_pad_prepare(weft_prepare *p, const weft_options *options,
+                             const conv_padded *pd, conv_pad_pass *pass);
+
+/* Writes the copy of r->inputs[0] into r->workspace (from offset 0). */
+weft_status conv_pad_enqueue(weft_run *r, const conv_pad_pass *pass, const conv_geom *geo,
+                             const conv_padded *pd);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * ConvTranspose as a gather (cl/conv_transpose.cl): every output element
+ * sums the products that reach it, so each is written once, with no
+ * zero-stuffed input and no atomics. Strides, pads (those generated from
+ * output_shape or SAME_* included, negative ones too), output_padding,
+ * dilations, groups, 1 to 3 spatial axes, the fused epilogue of
+ * conv_geom.h. A work-item computes KT output channels of one position;
+ * weights are packed at prepare so those KT channels are one vector load.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "ops/conv_geom.h"
+
+static const char *const transpose_ops[] = {"ConvTranspose", NULL};
+
+static int pick_kt(int64_t mg)
+{
+    return mg >= 8 ? 8 : mg >= 4 ? 4 : mg >= 2 ? 2 : 1;
+}
+
+static int ct_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
+                       char *why, size_t cap)
+{
+    (void)d;
+    conv_geom geo;
+    if (!conv_supports_common(g, n, &geo, why, cap))
+        return 0;
+    if (!geo.transpose)
+        return conv_refuse(why, cap, "not a ConvTranspose");
+    int64_t mt = (geo.mg + pick_kt(geo.mg) - 1) / pick_kt(geo.mg);
+    double items = (double)geo.n * (double)geo.group * (double)mt *
+                   (double)(geo.out[0] * geo.out[1] * geo.out[2]);
+    double packed = (double)geo.group * (double)mt * (double)geo.cg *
+                    (double)conv_geom_taps(&geo) * pick_kt(geo.mg);
+    if (items > INT32_MAX || packed > INT32_MAX)
+        return conv_refuse(why, cap, "more than 2^31 - 1 work-items or packed weights");
+    return 1;
+}
+
+/* Seconds: the MACs that land (those of X's positions) at 2 FMA lanes per
+ * compute unit and cycle — a gather of scalar loads — plus the bytes. */
+static double ct_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
+{
+    conv_geom geo;
+    char why[8];
+    if (!conv_geom_read(g, n, &geo, why, sizeof why))
+        return 1e30;
+    double clock = d && d->clock_mhz ? d->clock_mhz * 1e6 : 1e9;
+    double units = d && d->compute_units ? d->compute_units : 1;
+    double out = (double)geo.n * (double)geo.m * (double)(geo.out[0] * geo.out[1] * geo.out[2]);
+    return conv_geom_macs(&geo) / (2 * clock * units) + 8 * out / 10e9;
+}
+
+typedef struct ct_state {
+    cl_kernel kernel;
+    cl_mem weights, bias;
+    conv_geom geo;
+    int kt;
+    int64_t mt;
+    size_t local;
+} ct_state;
+
+/* WP[g][mt][taps][c][KT] from W [C, M/group, taps]; BP[g][mt * KT]. */
+static weft_status ct_pack(weft_prepare *p, ct_state *s)
+{
+    const conv_geom *geo = &s->geo;
+    const float *w = p->inputs[1].host;
+    const float *b = p->input_count > 2 && p->inputs[2].host ? p->inputs[2].host : NULL;
+    int64_t taps = conv_geom_taps(geo), kt = s->kt, mt = s->mt;
+    size_t wcount = (size_t)(geo->group * mt * taps * geo->cg * kt);
+    size_t bcount = (size_t)(geo->group * mt * kt);
+    float *wp = calloc(wcount ? wcount : 1, sizeof *wp), *bp = calloc(bcount, sizeof *bp);
+    if (!wp || !bp) {
+        free(wp);
+        free(bp);
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory to pack the weights of node '%s'",
+                         p->node->name);
+    }
+    for (int64_t g = 0; g < geo->group; g++)
+        for (int64_t ml = 0; ml < geo->mg; ml++) {
+            int64_t tile = ml / kt, k = ml % kt;
+            if (b)
+                bp[(g * mt + tile) * kt + k] = b[g * geo->mg + ml];
+            for (int64_t c = 0; c < geo->cg; c++)
+                for (int64_t t = 0; t < taps; t++)
+                    wp[(((g * mt + tile) * taps + t) * geo->cg + c) * kt + k] =
+                        w[((g * geo->cg + c) * geo->mg + ml) * taps + t];
+        }
+    weft_status st = weft_op_upload(p, wp, wcount * sizeof *wp, &s->weights);
+    if (st == WEFT_OK)
+        st = weft_op_upload(p, bp, bcount * sizeof *bp, &s->bias);
+    free(wp);
+    free(bp);
+    return st;
+}
+
+static weft_status ct_prepare(weft_prepare *p)
+{
+    const weft_node *n = p->node;
+    char why[256];
+    ct_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
+    p->state = s;
+    if (!conv_geom_read(p->graph, n, &s->geo, why, sizeof why))
+        return weft_node_fail(n, WEFT_ERR_GRAPH, "%s", why);
+    if (!p->inputs[1].host)
+        return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "W must be a constant");
+    s->kt = pick_kt(s->geo.mg);
+    s->mt = (s->geo.mg + s->kt - 1) / s->kt;
+    weft_status st = ct_pack(p, s);
+    if (st != WEFT_OK)
+        return st;
+    weft_options o;
+    weft_options_init(&o);
+    weft_options_define_int(&o, "KT", s->kt);
+    conv_epilogue_options(&s->geo.epi, &o);
+    st = weft_op_kernel(p, "conv_transpose", &o, "conv_transpose_f32", &s->kernel);
+    if (st == WEFT_OK)
+        s->local = weft_op_local_size(p, s->kernel, 64);
+    return st;
+}
+
+static weft_status ct_enqueue(weft_run *r)
+{
+    ct_state *s = r->state;
+    const conv_geom *geo = &s->geo;
+    cl_int v[26];
+    int a = 0;
+    cl_int total = (cl_int)(geo->n * geo->group * s->mt * geo->out[0] * geo->out[1] * geo->out[2]);
+    v[a++] = total;
+    v[a++] = (cl_int)geo->cg;
+    v[a++] = (cl_int)geo->mg;
+    v[a++] = (cl_int)geo->group;
+    v[a++] = (cl_int)s->mt;
+    for (int i = 0; i < 3; i++)
+        v[a++] = (cl_int)geo->in[i];
+    for (int i = 0; i < 3; i++)
+        v[a++] = (cl_int)geo->out[i];
+    for (int i = 0; i < 3; i++)
+        v[a++] = (cl_int)geo->k[i];
+    for (int i = 0; i < 3; i++)
+        v[a++] = (cl_int)geo->s[i];
+    for (int i = 0; i < 3; i++)
+        v[a++] = (cl_int)geo->d[i];
+    for (int i = 0; i < 3; i++)
+        v[a++] = (cl_int)geo->pad[i];
+    weft_arg args[4 + 26];
+    args[0] = WEFT_ARG(r->inputs[0].mem);
+    args[1] = WEFT_ARG(s->weights);
+    args[2] = WEFT_ARG(s->bias);
+    args[3] = WEFT_ARG(r->outputs[0].mem);
+    for (int i = 0; i < a; i++)
+        args[4 + i] = WEFT_ARG(v[i]);
+    weft_status st = weft_op_set_args(r, s->kernel, args, (size_t)(4 + a));
+    return st != WEFT_OK ? st : weft_op_launch_1d(r, s->kernel, (size_t)total, s->local);
+}
+
+static void ct_release(void *state)
+{
+    free(state);
+}
+
+const weft_op_impl weft_impl_conv_transpose = {
+    .name = "gather",
+    .ops = transpose_ops,
+    .supports = ct_supports,
+    .cost = ct_cost,
+    .prepare = ct_prepare,
+    .enqueue = ct_enqueue,
+    .release = ct_release,
+};

@@ -1,0 +1,20 @@
+/*
+ * The CLBlast back end of the GEMM engine (gemm_engine.h), for gemm.c
+ * only. Without WEFT_CLBLAST at build time, available() says so and the
+ * others fail with WEFT_ERR_UNSUPPORTED.
+ */
+#ifndef WEFT_OPS_GEMM_CLBLAST_H
+#define WEFT_OPS_GEMM_CLBLAST_H
+
+#include "ops/gemm_engine.h"
+
+/* The addend's mode for the kernels' d_mode argument (cl/gemm.cl). */
+cl_int weft_gemm_d_mode(const weft_gemm_desc *desc);
+
+int weft_gemm_clblast_available(char *why, size_t why_size);
+weft_status weft_gemm_clblast_prepare(weft_prepare *p, const weft_gemm_desc *desc,
+                                      weft_gemm_plan *plan);
+weft_status weft_gemm_clblast_enqueue(weft_run *r, const weft_gemm_plan *plan,
+                                      const weft_gemm_buffers *buffers);
+
+#endif
