@@ -1,22 +1,26 @@
 /*
  * conv_transpose — ConvTranspose as a gather: each work-item owns KT
- * output channels of one output position (n, od, oh, ow) and sums what
- * reaches it. Input position i with kernel offset k lands on output
+ * output channels x VW output positions along W of one (n, od, oh) and
+ * sums what reaches them. Input position i with kernel offset k lands on output
  * i * stride - pad + k * dilation, so output o takes, per axis, the
  * offsets k with t = o + pad - k * dilation >= 0, t a multiple of the
  * stride and t / stride inside X — found by walking k, with no
- * zero-stuffed copy of X. Any stride, pads (negative ones from
- * output_shape included), output_padding, dilation and groups over 1 to 3
- * spatial axes ([D, H, W]). Float32.
+ * zero-stuffed copy of X. The VW positions of a work-item are of one
+ * phase along W, ow = phase + SW * (j0 + lane): they take the same
+ * offsets kw, and offset kw reads the VW consecutive inputs from
+ * j0 + (phase + pad - kw * dilation) / SW — one vector load (tested per
+ * lane at the borders) feeding KT fma. Any stride, pads (negative ones
+ * from output_shape included), output_padding, dilation and groups over 1
+ * to 3 spatial axes ([D, H, W]). Float32.
  *
  * Weights are packed by the host as WP[g][mt][kd][kh][kw][c][KT] (mt: a
- * tile of KT output channels of the group, zero beyond M/group) so the
- * KT channels of one tap and input channel are one vector; bias as
+ * tile of KT output channels of the group, zero beyond M/group); bias as
  * BP[g][mt * KT + k] (zeros when absent). Then the fused activation
- * (src/ops/conv_geom.h) and a guarded store.
+ * (src/ops/conv_geom.h) and guarded (strided) stores.
  *
  * -D contract (defaults in brackets):
- *   KT         output channels per work-item: 1, 2, 4, 8 or 16 [4]
+ *   KT         output channels per work-item [4]
+ *   VW         positions per work-item: 4, 8 or 16 [8]
  *   ACT        fused activation, conv_geom.h's CONV_ACT_* [0 none]
  *   ACT_ALPHA  LeakyRelu alpha, Clip min [0]     ACT_BETA  Clip max [0]
  * Extents, strides, dilations and pads are arguments. Index arithmetic is
@@ -34,6 +38,9 @@
 #ifndef KT
 #define KT 4
 #endif
+#ifndef VW
+#define VW 8
+#endif
 #ifndef ACT
 #define ACT ACT_NONE
 #endif
@@ -46,23 +53,19 @@
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
-#if KT == 1
-#define floatk float
-#define vloadk(i, p) ((p)[i])
-#else
-#define floatk CAT(float, KT)
-#define vloadk CAT(vload, KT)
-#endif
+#define floatv CAT(float, VW)
+#define vloadv CAT(vload, VW)
+#define vstorev CAT(vstore, VW)
 
 /* The fused epilogue (formulas of cl/eltwise.cl). */
-floatk activate(floatk v)
+floatv activate(floatv v)
 {
 #if ACT == ACT_RELU
-    return fmax(v, (floatk)0.0f);
+    return fmax(v, (floatv)0.0f);
 #elif ACT == ACT_LEAKY_RELU
-    return fmax(v, (floatk)0.0f) + ACT_ALPHA * fmin(v, (floatk)0.0f);
+    return fmax(v, (floatv)0.0f) + ACT_ALPHA * fmin(v, (floatv)0.0f);
 #elif ACT == ACT_CLIP
-    return fmin(fmax(v, (floatk)(ACT_ALPHA)), (floatk)(ACT_BETA));
+    return fmin(fmax(v, (floatv)(ACT_ALPHA)), (floatv)(ACT_BETA));
 #elif ACT == ACT_SIGMOID
     return 1.0f / (1.0f + exp(-v));
 #elif ACT == ACT_TANH
@@ -85,7 +88,17 @@ int source(const int o, const int k, const int pad, const int s, const int d, co
     return q * s == t && q < in ? q : -1;
 }
 
-/* total = N * G * MT * OD * OH * OW: one work-item each, W fastest. */
+/* p[x0], ..., p[x0 + VW - 1] with those outside [0, in_w) read as 0. */
+floatv load_edge(__global const float *p, const int x0, const int in_w)
+{
+    float t[VW];
+    for (int i = 0; i < VW; i++)
+        t[i] = x0 + i >= 0 && x0 + i < in_w ? p[x0 + i] : 0.0f;
+    return vloadv(0, t);
+}
+
+/* total = N * G * MT * OD * OH * (sw * jt): jt tiles of VW positions per
+ * phase along W, of nj = ceil(OW / sw) positions each. */
 __kernel void conv_transpose_f32(__global const float *x, __global const float *wpk,
                                  __global const float *bpk, __global float *y, const int total,
                                  const int cg, const int mg, const int g_n, const int mt_n,
@@ -93,13 +106,13 @@ __kernel void conv_transpose_f32(__global const float *x, __global const float *
                                  const int oh_n, const int ow_n, const int kd_n, const int kh_n,
                                  const int kw_n, const int sd, const int sh, const int sw,
                                  const int dd, const int dh, const int dw, const int pd,
-                                 const int ph, const int pw)
+                                 const int ph, const int pw, const int jt)
 {
     const int i = get_global_id(0);
     if (i >= total)
         return;
-    int q = i / ow_n;
-    const int ow = i - q * ow_n;
+    int q = i / (sw * jt);
+    const int wi = i - q * (sw * jt), phase = wi / jt, j0 = (wi - phase * jt) * VW;
     int r = q / oh_n;
     const int oh = q - r * oh_n;
     q = r / od_n;
@@ -110,7 +123,10 @@ __kernel void conv_transpose_f32(__global const float *x, __global const float *
     const int plane = in_d * in_h * in_w;
     __global const float *xg = x + (n * g_n + grp) * cg * plane;
     __global const float *wg = wpk + (grp * mt_n + tile) * kd_n * kh_n * kw_n * cg * KT;
-    floatk acc = (floatk)0.0f;
+    floatv acc[KT];
+#pragma unroll
+    for (int k = 0; k < KT; k++)
+        acc[k] = (floatv)0.0f;
     for (int kd = 0; kd < kd_n; kd++) {
         const int iz = source(od, kd, pd, sd, dd, in_d);
         if (iz < 0)
@@ -119,27 +135,39 @@ __kernel void conv_transpose_f32(__global const float *x, __global const float *
             const int iy = source(oh, kh, ph, sh, dh, in_h);
             if (iy < 0)
                 continue;
+            __global const float *xr = xg + (iz * in_h + iy) * in_w;
             for (int kw = 0; kw < kw_n; kw++) {
-                const int ix = source(ow, kw, pw, sw, dw, in_w);
-                if (ix < 0)
+                /* the phase's inputs for offset kw: t / sw + j0 when exact */
+                const int t = phase + pw - kw * dw, qd = t / sw;
+                if (qd * sw != t)
                     continue;
-                __global const float *xp = xg + (iz * in_h + iy) * in_w + ix;
+                const int x0 = j0 + qd;
+                if (x0 >= in_w || x0 + VW <= 0)
+                    continue;
+                const int inside = x0 >= 0 && x0 + VW <= in_w;
                 __global const float *wp = wg + ((kd * kh_n + kh) * kw_n + kw) * cg * KT;
-                for (int c = 0; c < cg; c++)
-                    acc = fma((floatk)xp[c * plane], vloadk(c, wp), acc);
+                for (int c = 0; c < cg; c++) {
+                    __global const float *xc = xr + c * plane;
+                    const floatv xv = inside ? vloadv(0, xc + x0) : load_edge(xc, x0, in_w);
+#pragma unroll
+                    for (int k = 0; k < KT; k++)
+                        acc[k] = fma((floatv)wp[c * KT + k], xv, acc[k]);
+                }
             }
         }
     }
-    acc = activate(acc + vloadk(0, bpk + (grp * mt_n + tile) * KT));
+    __global const float *bb = bpk + (grp * mt_n + tile) * KT;
     const int m = grp * mg + tile * KT;
-    __global float *yo = y + (((n * g_n * mg + m) * od_n + od) * oh_n + oh) * ow_n + ow;
-#if KT == 1
-    yo[0] = acc;
-#else
-    const int step = od_n * oh_n * ow_n;
-    float t[KT];
-    CAT(vstore, KT)(acc, 0, t);
-    for (int k = 0; k < KT && tile * KT + k < mg; k++)
-        yo[k * step] = t[k];
-#endif
+    for (int k = 0; k < KT; k++) {
+        if (tile * KT + k >= mg)
+            break;
+        float t[VW];
+        vstorev(activate(acc[k] + bb[k]), 0, t);
+        __global float *yr = y + (((n * g_n * mg + m + k) * od_n + od) * oh_n + oh) * ow_n;
+        for (int l = 0; l < VW; l++) {
+            const int ow = phase + sw * (j0 + l);
+            if (ow < ow_n)
+                yr[ow] = t[l];
+        }
+    }
 }

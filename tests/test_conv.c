@@ -433,6 +433,8 @@ static int pairwise(const factor *f, int nf, make_fn make, conv_case *cases, int
                     if (best_new == 0) {
                         cv.covered[a][la][b][lb] = 2;
                         (*impossible)++;
+                        printf("  no valid case holds %s level %d with %s level %d\n", f[a].name,
+                               la, f[b].name, lb);
                         continue;
                     }
                     assert_true(count < cap);

@@ -100,7 +100,7 @@ def markdown(doc):
             "POCL_KERNEL_CACHE=0), with only weft's cache filled (PoCL's empty), and with "
             "both filled (warm). The peers: load + first inference in a running process "
             "(the OpenCL target with empty PoCL and OpenCV caches).", ""]
-    cold_cols = [("cold_ms", "cold"), ("warm_weft_cache_only_ms", "weft cache only"),
+    cold_cols = [("cold_ms", "cold"), ("warm_weft_cache_only_ms", "only its cache warm"),
                  ("warm_ms", "warm")]
     header, rows = ["model"], []
     for k in keys:

@@ -116,6 +116,12 @@ def engine_list(args, selected, machine):
         if wanted(key, selected):
             out.append((key, f"{key} ({d['name']})", d["index"]))
     out += [(k, k, None) for k in engines.PEERS if wanted(k, selected)]
+    known = {"weft"} | {f"weft@{d['index']}" for d in devs if not d.get("default")}
+    known |= set(engines.PEERS)
+    for k in selected:
+        if k not in known:
+            print(f"--engines: unknown engine '{k}' (known: {', '.join(sorted(known))})",
+                  file=sys.stderr)
     return out
 
 
@@ -160,7 +166,7 @@ def bench_model(model, specs, args, work, ref):
             r = results[eng.key]
             try:
                 r.setdefault("runs_ms", []).append(eng.run_once())
-            except engines.EngineFailed as e:
+            except (engines.EngineFailed, ValueError, KeyError, OSError) as e:
                 r["status"], r["reason"] = "failed", f"round {rnd + 1}: {e}"
                 keep_log(eng, args.out)
                 eng.close()

@@ -128,11 +128,11 @@ ENGINES = {
 
 
 def cv_reason(e):
-    """The first line of a cv2.error's own message (its str() ends with a
-    bare '>' line): the node and the assertion that failed."""
+    """A cv2.error's own message without its '>' line marks: the node and
+    the assertion that failed, with the values it names."""
     text = getattr(e, "err", "") or str(e)
     lines = [ln.strip(" >") for ln in text.splitlines() if ln.strip(" >")]
-    return " ".join(lines[:1]) or str(e)
+    return " ".join(lines[:4]) or str(e)
 
 
 def last_line(text):

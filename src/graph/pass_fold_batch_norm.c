@@ -36,20 +36,6 @@
 #include "core/error.h"
 #include "graph/passes.h"
 
-/* How many times value v is read by live nodes; graph outputs count. */
-static size_t uses(const weft_graph *g, int v)
-{
-    size_t count = g->values[v].is_output ? 1 : 0;
-    for (size_t i = 0; i < g->node_count; i++) {
-        const weft_node *n = &g->nodes[i];
-        if (n->removed)
-            continue;
-        for (size_t k = 0; k < n->input_count; k++)
-            count += n->inputs[k] == v;
-    }
-    return count;
-}
-
 static int is_float_constant(const weft_value *v)
 {
     return v && v->kind == WEFT_VALUE_CONSTANT && v->dtype == WEFT_FLOAT32 && v->data;
@@ -214,7 +200,7 @@ static weft_status fold_one(weft_graph *g, size_t bn_index, int *done)
     int xv = bn->inputs[0];
     const weft_value *x = &g->values[xv];
     if (x->kind != WEFT_VALUE_NODE || x->producer < 0 || x->dtype != WEFT_FLOAT32 ||
-        uses(g, xv) != 1)
+        weft_value_uses(g, xv) != 1)
         return WEFT_OK;
     int pi = x->producer;
     const weft_node *p = &g->nodes[pi];

@@ -18,19 +18,22 @@ static void rewire(weft_graph *g, int from, int to)
     }
 }
 
-static int is_used(const weft_graph *g, int v)
+size_t weft_value_uses(const weft_graph *g, int v)
 {
-    if (g->values[v].is_output)
-        return 1;
+    size_t count = g->values[v].is_output ? 1 : 0;
     for (size_t i = 0; i < g->node_count; i++) {
         const weft_node *n = &g->nodes[i];
         if (n->removed)
             continue;
         for (size_t k = 0; k < n->input_count; k++)
-            if (n->inputs[k] == v)
-                return 1;
+            count += n->inputs[k] == v;
     }
-    return 0;
+    return count;
+}
+
+static int is_used(const weft_graph *g, int v)
+{
+    return weft_value_uses(g, v) > 0;
 }
 
 weft_status weft_pass_remove_identity(weft_graph *g, size_t *changed)
@@ -167,6 +170,10 @@ weft_status weft_graph_simplify(weft_graph *g)
         st = weft_pass_fold_constants(g, WEFT_FOLD_MAX_BYTES, &changed);
     if (st == WEFT_OK)
         st = weft_pass_remove_dead(g, &changed);
+    if (st == WEFT_OK)
+        st = weft_pass_fold_batch_norm(g, &changed);
+    if (st == WEFT_OK)
+        st = weft_pass_fuse_activation(g, &changed);
     if (st == WEFT_OK)
         st = weft_graph_compact(g);
     if (st == WEFT_OK)

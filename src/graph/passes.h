@@ -12,6 +12,10 @@
  * work for host memory and start-up time. */
 #define WEFT_FOLD_MAX_BYTES ((size_t)16 << 20)
 
+/* How many times value v is read by live nodes, a graph output counting
+ * as one read. */
+size_t weft_value_uses(const weft_graph *g, int v);
+
 /* Identity, and Dropout at inference (its mask unused), bypassed: their
  * consumers read the input directly. Kept when the output is a graph
  * output. */
@@ -35,9 +39,18 @@ weft_status weft_fold_node(weft_graph *g, weft_node *n);
  * ConvTranspose or Gemm producing its input, when only the BN reads that
  * output and the weights, bias and BN parameters are float32 constants:
  * new weights and bias become new constants, the producer writes the
- * BN's output and the BN is marked removed (pass_fold_batch_norm.c). Not
- * part of weft_graph_simplify yet. */
+ * BN's output and the BN is marked removed (pass_fold_batch_norm.c). */
 weft_status weft_pass_fold_batch_norm(weft_graph *g, size_t *changed);
+
+/* An activation (Relu, LeakyRelu, Clip with constant bounds, Sigmoid,
+ * Tanh, HardSwish) folded into the Conv, ConvTranspose, Gemm or MatMul
+ * producing its input, when only it reads that output: the producer gets
+ * the attributes _weft_activation (the activation's op type), _weft_alpha
+ * and _weft_beta (LeakyRelu's alpha; Clip's min and max), which its
+ * kernels apply in their epilogue and the reference after the op, and
+ * writes the activation's output; the activation is marked removed
+ * (pass_fuse_activation.c). */
+weft_status weft_pass_fuse_activation(weft_graph *g, size_t *changed);
 
 /* The usual sequence before planning: validate, the passes above, compact,
  * validate again. */

@@ -3,16 +3,15 @@
  * (asymmetric and auto_pad), dilation and group count over 1 to 3 spatial
  * axes, with the fused bias + activation epilogue of conv_geom.h.
  *
- * Each run first copies X into a zero-bordered copy in the workspace, its
- * rows split by the stride's phase, so that the main kernel reads every
- * tap of VW outputs as one vector load, for any stride, without edge
- * tests; then each
- * work-item computes a register tile of KT output channels x RT rows x
- * NV * VW columns. Weights are packed at prepare into the order the inner
- * loop reads them.
+ * Each run first writes the zero-bordered copy of X of conv_pad.h into the
+ * workspace, split by the strides' phases, so that the main kernel reads
+ * every tap of VW outputs as one vector load, for any stride, without
+ * edge tests; then each work-item computes a register tile of KT output
+ * channels x RT rows x NV * VW columns. Weights are packed at prepare into
+ * the order the inner loop reads them.
  *
  * The tile comes from a per-device-class table (conv_tile below):
- *   CPU class  wide vectors (VW 16, or 8 for rows of at most 8) and about
+ *   CPU class  float16 vectors and about
  *              16 vector accumulators per work-item, work-groups of one
  *              work-item: the compiler keeps the tile in registers and the
  *              many small groups spread over the cores (measured through
@@ -51,13 +50,12 @@ static int pick_kt(int64_t mg, int most)
 }
 
 /* FLAT tiles hold one grid row at a time. */
-static int flat_fits(const conv_geom *geo, const conv_tile *t)
+static int flat_fits(const conv_tile *t)
 {
-    (void)geo;
     return t->rt == 1;
 }
 
-static int env_tile(const conv_geom *geo, conv_tile *t)
+static int env_tile(conv_tile *t)
 {
     const char *e = getenv("WEFT_CONV_TILE");
     conv_tile f = {0};
@@ -65,7 +63,7 @@ static int env_tile(const conv_geom *geo, conv_tile *t)
     if (fields < 4 || f.kt < 1 || f.kt > 32 || f.rt < 1 || f.rt > 32 || f.nv < 1 || f.nv > 8 ||
         (f.vw != 4 && f.vw != 8 && f.vw != 16))
         return 0;
-    f.flat = fields == 5 && f.flat && flat_fits(geo, &f);
+    f.flat = fields == 5 && f.flat && flat_fits(&f);
     *t = f;
     return 1;
 }
@@ -73,7 +71,7 @@ static int env_tile(const conv_geom *geo, conv_tile *t)
 static conv_tile conv_tile_for(const conv_geom *geo, const weft_device_info *d)
 {
     conv_tile t = {0};
-    if (env_tile(geo, &t))
+    if (env_tile(&t))
         return t;
     if (!conv_cpu_class(d))
         return (conv_tile){.kt = pick_kt(geo->mg, 4), .rt = 1, .vw = 4, .nv = 1};
@@ -84,16 +82,12 @@ static conv_tile conv_tile_for(const conv_geom *geo, const weft_device_info *d)
     t.vw = 16;
     t.nv = 2;
     t.rt = 1;
-    if (ow <= 8 && flat_fits(geo, &t)) {
+    if (ow <= 8) {
         t.flat = 1;
-        t.kt = pick_kt(geo->mg, CPU_ACCUMULATORS / t.nv);
-        if (t.kt > 8)
-            t.kt = 8;
         return t;
     }
-    /* Columns: one vector of 8 for rows up to 8, one of 16 up to 16, two
-     * of 16 beyond (weights reused across more vectors). */
-    t.vw = ow <= 8 ? 8 : 16;
+    /* Columns: one vector of 16 up to 16, two beyond (weights reused
+     * across more vectors). */
     t.nv = ow <= 16 ? 1 : 2;
     /* Rows: the rest of the accumulator budget (one for 1-D). */
     t.rt = geo->out[1] == 1 ? 1 : CPU_ACCUMULATORS / (t.kt * t.nv);

@@ -139,7 +139,7 @@ static weft_status gemm_prepare(weft_prepare *p, int one_by_one, weft_gemm_backe
         st = weft_op_kernel(p, "conv_im2col", &o, "conv_im2col_f32", &s->im2col);
         if (st != WEFT_OK)
             return st;
-        s->local = weft_op_local_size(p, s->im2col, 64);
+        s->local = weft_op_local_size(p, s->im2col, 16);
     }
     p->workspace_bytes = s->col_floats * sizeof(float) + s->plan.workspace_bytes;
     return WEFT_OK;
@@ -153,7 +153,7 @@ static weft_status gemm_enqueue(weft_run *r)
     if (!s->one_by_one) {
         cl_int v[22];
         int a = 0;
-        v[a++] = (cl_int)s->col_floats;
+        v[a++] = (cl_int)geo->n;
         v[a++] = (cl_int)geo->c;
         for (int i = 0; i < 3; i++)
             v[a++] = (cl_int)geo->in[i];
@@ -173,8 +173,13 @@ static weft_status gemm_enqueue(weft_run *r)
         for (int i = 0; i < a; i++)
             args[2 + i] = WEFT_ARG(v[i]);
         st = weft_op_set_args(r, s->im2col, args, (size_t)(2 + a));
+        /* (output rows, COL rows, images); groups of consecutive COL rows */
+        size_t rows = (size_t)(geo->c * conv_geom_taps(geo)), l = s->local;
+        size_t global[3] = {(size_t)(geo->out[0] * geo->out[1]), (rows + l - 1) / l * l,
+                            (size_t)geo->n};
+        size_t local[3] = {1, l, 1};
         if (st == WEFT_OK)
-            st = weft_op_launch_1d(r, s->im2col, s->col_floats, s->local);
+            st = weft_op_launch(r, s->im2col, 3, global, local);
         if (st != WEFT_OK)
             return st;
     }

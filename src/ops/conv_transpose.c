@@ -4,8 +4,10 @@
  * zero-stuffed input and no atomics. Strides, pads (those generated from
  * output_shape or SAME_* included, negative ones too), output_padding,
  * dilations, groups, 1 to 3 spatial axes, the fused epilogue of
- * conv_geom.h. A work-item computes KT output channels of one position;
- * weights are packed at prepare so those KT channels are one vector load.
+ * conv_geom.h. A work-item computes KT output channels x VW positions of
+ * one phase along W (VW consecutive inputs: one vector load per tap and
+ * channel); weights are packed at prepare so the KT weights of one tap and
+ * channel are adjacent.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,22 @@ static int pick_kt(int64_t mg)
     return mg >= 8 ? 8 : mg >= 4 ? 4 : mg >= 2 ? 2 : 1;
 }
 
+/* Positions per work-item: the widest vector the phases' rows fill. */
+static int pick_vw(const conv_geom *geo)
+{
+    int64_t nj = (geo->out[2] + geo->s[2] - 1) / geo->s[2];
+    return nj >= 12 ? 16 : nj >= 6 ? 8 : 4;
+}
+
+/* Work-items: N * G * MT * OD * OH * (SW * JT). */
+static double ct_items(const conv_geom *geo, int64_t mt, int vw, int64_t *jt)
+{
+    int64_t nj = (geo->out[2] + geo->s[2] - 1) / geo->s[2];
+    *jt = (nj + vw - 1) / vw;
+    return (double)geo->n * (double)geo->group * (double)mt *
+           (double)(geo->out[0] * geo->out[1]) * (double)geo->s[2] * (double)*jt;
+}
+
 static int ct_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
                        char *why, size_t cap)
 {
@@ -29,9 +47,8 @@ static int ct_supports(const weft_graph *g, const weft_node *n, const weft_devic
         return 0;
     if (!geo.transpose)
         return conv_refuse(why, cap, "not a ConvTranspose");
-    int64_t mt = (geo.mg + pick_kt(geo.mg) - 1) / pick_kt(geo.mg);
-    double items = (double)geo.n * (double)geo.group * (double)mt *
-                   (double)(geo.out[0] * geo.out[1] * geo.out[2]);
+    int64_t mt = (geo.mg + pick_kt(geo.mg) - 1) / pick_kt(geo.mg), jt;
+    double items = ct_items(&geo, mt, pick_vw(&geo), &jt);
     double packed = (double)geo.group * (double)mt * (double)geo.cg *
                     (double)conv_geom_taps(&geo) * pick_kt(geo.mg);
     if (items > INT32_MAX || packed > INT32_MAX)
@@ -57,8 +74,8 @@ typedef struct ct_state {
     cl_kernel kernel;
     cl_mem weights, bias;
     conv_geom geo;
-    int kt;
-    int64_t mt;
+    int kt, vw;
+    int64_t mt, jt; /* channel tiles; position tiles per phase along W */
     size_t local;
 } ct_state;
 
@@ -110,12 +127,15 @@ static weft_status ct_prepare(weft_prepare *p)
         return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "W must be a constant");
     s->kt = pick_kt(s->geo.mg);
     s->mt = (s->geo.mg + s->kt - 1) / s->kt;
+    s->vw = pick_vw(&s->geo);
+    ct_items(&s->geo, s->mt, s->vw, &s->jt);
     weft_status st = ct_pack(p, s);
     if (st != WEFT_OK)
         return st;
     weft_options o;
     weft_options_init(&o);
     weft_options_define_int(&o, "KT", s->kt);
+    weft_options_define_int(&o, "VW", s->vw);
     conv_epilogue_options(&s->geo.epi, &o);
     st = weft_op_kernel(p, "conv_transpose", &o, "conv_transpose_f32", &s->kernel);
     if (st == WEFT_OK)
@@ -129,7 +149,8 @@ static weft_status ct_enqueue(weft_run *r)
     const conv_geom *geo = &s->geo;
     cl_int v[26];
     int a = 0;
-    cl_int total = (cl_int)(geo->n * geo->group * s->mt * geo->out[0] * geo->out[1] * geo->out[2]);
+    int64_t jt;
+    cl_int total = (cl_int)ct_items(geo, s->mt, s->vw, &jt);
     v[a++] = total;
     v[a++] = (cl_int)geo->cg;
     v[a++] = (cl_int)geo->mg;
@@ -147,6 +168,7 @@ static weft_status ct_enqueue(weft_run *r)
         v[a++] = (cl_int)geo->d[i];
     for (int i = 0; i < 3; i++)
         v[a++] = (cl_int)geo->pad[i];
+    v[a++] = (cl_int)jt;
     weft_arg args[4 + 26];
     args[0] = WEFT_ARG(r->inputs[0].mem);
     args[1] = WEFT_ARG(s->weights);

@@ -3,8 +3,9 @@
  * own transposes and leading dimensions) on the session's queue, once per
  * batch index, then cl/gemm.cl's gemm_epilogue in place when the product
  * has a bias, an addend D or an activation. Constants are uploaded as
- * they are (CLBlast packs internally). CLBlast's events are released at
- * once: the session's per-node profile does not include them.
+ * they are (CLBlast packs internally). The event CLBlast returns (that of
+ * its last kernel) counts in the session's per-node profile; kernels it
+ * enqueues before that one (padding, transposes) are not timed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -119,8 +120,9 @@ weft_status weft_gemm_clblast_enqueue(weft_run *r, const weft_gemm_plan *plan,
                 d->a.ld, b, b_off + o * d->b.batch_stride[0] + i * d->b.batch_stride[1], d->b.ld,
                 0.0f, bf->c, bf->c_off + o * d->c_batch_stride[0] + i * d->c_batch_stride[1],
                 d->ldc, &queue, &event);
-            if (event)
-                clReleaseEvent(event);
+            weft_status st = weft_op_add_event(r, event);
+            if (st != WEFT_OK)
+                return st;
             if (code != CLBlastSuccess)
                 return weft_node_fail(r->node, WEFT_ERR_OPENCL,
                                       "CLBlastSgemm %zux%zux%zu failed with CLBlast status %d%s%s",

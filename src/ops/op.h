@@ -127,5 +127,9 @@ weft_status weft_op_launch(weft_run *r, cl_kernel kernel, cl_uint dims, const si
  * rounded up to a multiple of local, so the kernel must skip the
  * work-items at n and above. Nothing runs when n is 0. */
 weft_status weft_op_launch_1d(weft_run *r, cl_kernel kernel, size_t n, size_t local);
+/* Counts a command enqueued by a library on r->queue (CLBlast) in the
+ * node's profile; takes the event over (released at once without
+ * profiling). NULL is ignored. */
+weft_status weft_op_add_event(weft_run *r, cl_event event);
 
 #endif

@@ -3,6 +3,7 @@
  * every node in topological order, each output in a fresh host buffer of
  * its inferred size, each intermediate freed after its last reader.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,37 @@ static void release_if_done(run_state *r, int v, size_t pos)
     }
 }
 
+/* The activation a fusion pass attached to node n (_weft_activation,
+ * src/graph/pass_fuse_activation.c), applied in place to its output, as
+ * the kernels do in their epilogue. */
+static weft_status apply_fused_activation(const weft_node *n, weft_host_tensor *out)
+{
+    const char *act = NULL;
+    float alpha, beta;
+    weft_status st = weft_node_attr_string(n, "_weft_activation", NULL, &act);
+    if (st != WEFT_OK || !act)
+        return st;
+    weft_ref_fn fn = weft_ref_find(act);
+    if (!fn || strcmp(act, n->op) == 0)
+        return weft_node_fail(n, WEFT_ERR_GRAPH, "attribute '_weft_activation' = \"%s\" is not "
+                              "an activation the reference applies", act);
+    if ((st = weft_node_attr_float(n, "_weft_alpha", 0.01f, &alpha)) != WEFT_OK ||
+        (st = weft_node_attr_float(n, "_weft_beta", INFINITY, &beta)) != WEFT_OK)
+        return st;
+    /* The activation as a node of its own, with its ONNX attributes. */
+    weft_node a = {.name = n->name, .op = (char *)act};
+    if (strcmp(act, "LeakyRelu") == 0)
+        st = weft_attrs_set_float(&a.attrs, "alpha", alpha);
+    else if (strcmp(act, "Clip") == 0 &&
+             (st = weft_attrs_set_float(&a.attrs, "min", alpha)) == WEFT_OK)
+        st = weft_attrs_set_float(&a.attrs, "max", beta);
+    weft_host_tensor t = out[0];
+    if (st == WEFT_OK)
+        st = fn(&a, &t, 1, &t, 1);
+    weft_attrs_clear(&a.attrs);
+    return st;
+}
+
 /* Runs node n: gathers its inputs, allocates its outputs, calls the op. */
 static weft_status run_node(run_state *r, const weft_node *n)
 {
@@ -146,6 +178,8 @@ static weft_status run_node(run_state *r, const weft_node *n)
     }
     if (st == WEFT_OK)
         st = fn(n, in, n->input_count, out, n->output_count);
+    if (st == WEFT_OK && n->output_count > 0 && out[0].data)
+        st = apply_fused_activation(n, out);
     free(in);
     free(out);
     return st;

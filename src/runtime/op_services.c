@@ -165,3 +165,23 @@ weft_status weft_op_launch_1d(weft_run *r, cl_kernel kernel, size_t n, size_t lo
     size_t global = (n + local - 1) / local * local;
     return weft_op_launch(r, kernel, 1, &global, &local);
 }
+
+weft_status weft_op_add_event(weft_run *r, cl_event event)
+{
+    weft_session *s = r->session;
+    weft_step *step = s->current;
+    if (!event)
+        return WEFT_OK;
+    if (!s->profiling || !step) {
+        clReleaseEvent(event);
+        return WEFT_OK;
+    }
+    weft_status st =
+        grow((void **)&step->events, &step->event_capacity, step->event_count, sizeof *step->events);
+    if (st != WEFT_OK) {
+        clReleaseEvent(event);
+        return st;
+    }
+    step->events[step->event_count++] = event;
+    return WEFT_OK;
+}
