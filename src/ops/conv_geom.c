@@ -8,6 +8,7 @@
 
 #include "graph/infer_util.h"
 #include "ops/conv_geom.h"
+#include "ops/gemm_engine.h"
 
 int conv_refuse(char *why, size_t cap, const char *fmt, ...)
 {
@@ -25,40 +26,12 @@ int conv_cpu_class(const weft_device_info *d)
 
 static int read_epilogue(const weft_node *n, conv_epilogue *e, char *why, size_t cap)
 {
-    static const struct {
-        const char *name;
-        int act;
-        float alpha, beta;
-    } acts[] = {
-        {"Relu", CONV_ACT_RELU, 0, 0},        {"LeakyRelu", CONV_ACT_LEAKY_RELU, 0.01f, 0},
-        {"Clip", CONV_ACT_CLIP, -INFINITY, INFINITY}, {"Sigmoid", CONV_ACT_SIGMOID, 0, 0},
-        {"Tanh", CONV_ACT_TANH, 0, 0},        {"HardSwish", CONV_ACT_HARD_SWISH, 0, 0},
-    };
+    weft_gemm_act act;
     memset(e, 0, sizeof *e);
-    const weft_attr *a = weft_node_attr(n, "_weft_activation");
-    if (!a)
-        return 1;
-    if (a->type != WEFT_ATTR_STRING)
-        return conv_refuse(why, cap, "attribute '_weft_activation' must be a string");
-    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
-        if (strcmp(a->s, acts[i].name) != 0)
-            continue;
-        e->act = acts[i].act;
-        e->alpha = acts[i].alpha;
-        e->beta = acts[i].beta;
-        const weft_attr *al = weft_node_attr(n, "_weft_alpha");
-        const weft_attr *be = weft_node_attr(n, "_weft_beta");
-        if ((al && al->type != WEFT_ATTR_FLOAT) || (be && be->type != WEFT_ATTR_FLOAT))
-            return conv_refuse(why, cap, "attributes '_weft_alpha' and '_weft_beta' must be floats");
-        if (al)
-            e->alpha = al->f;
-        if (be)
-            e->beta = be->f;
-        return 1;
-    }
-    return conv_refuse(why, cap, "attribute '_weft_activation' = \"%s\" is not an activation "
-                       "the conv kernels fuse",
-                       a->s);
+    if (!weft_fused_activation(n, &act, &e->alpha, &e->beta, why, cap))
+        return 0;
+    e->act = (int)act; /* the same codes (checked in conv_gemm.c) */
+    return 1;
 }
 
 /* A float constant; C's "inf" is not an OpenCL C literal. */

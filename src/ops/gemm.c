@@ -14,6 +14,7 @@
  * WEFT_GEMM_TILES overrides the table (tuning, tests). The CLBlast back end
  * is gemm_clblast.c; this file dispatches to it.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -456,4 +457,45 @@ double weft_gemm_cost(const weft_gemm_desc *d, const weft_device_info *device)
     double flops = 2.0 * (double)d->m * (double)d->n * (double)d->k * batches;
     double bytes = 4.0 * batches * ((double)d->m * d->k + (double)d->k * d->n + 2.0 * d->m * d->n);
     return flops / (peak * eff) + bytes / (cpu ? 10e9 : 100e9) + 10e-6;
+}
+
+int weft_fused_activation(const weft_node *n, weft_gemm_act *act, float *alpha, float *beta,
+                          char *why, size_t cap)
+{
+    static const struct {
+        const char *name;
+        weft_gemm_act act;
+        float alpha, beta;
+    } acts[] = {
+        {"Relu", WEFT_GEMM_ACT_RELU, 0, 0},
+        {"LeakyRelu", WEFT_GEMM_ACT_LEAKY_RELU, 0.01f, 0},
+        {"Clip", WEFT_GEMM_ACT_CLIP, -INFINITY, INFINITY},
+        {"Sigmoid", WEFT_GEMM_ACT_SIGMOID, 0, 0},
+        {"Tanh", WEFT_GEMM_ACT_TANH, 0, 0},
+        {"HardSwish", WEFT_GEMM_ACT_HARD_SWISH, 0, 0},
+    };
+    *act = WEFT_GEMM_ACT_NONE;
+    *alpha = *beta = 0;
+    const weft_attr *a = weft_node_attr(n, "_weft_activation");
+    if (!a)
+        return 1;
+    const weft_attr *al = weft_node_attr(n, "_weft_alpha"), *be = weft_node_attr(n, "_weft_beta");
+    if (a->type != WEFT_ATTR_STRING || (al && al->type != WEFT_ATTR_FLOAT) ||
+        (be && be->type != WEFT_ATTR_FLOAT)) {
+        snprintf(why, cap, "attribute '_weft_activation' must be a string, '_weft_alpha' and "
+                 "'_weft_beta' floats");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
+        if (strcmp(a->s, acts[i].name) != 0)
+            continue;
+        *act = acts[i].act;
+        *alpha = al ? al->f : acts[i].alpha;
+        *beta = be ? be->f : acts[i].beta;
+        return 1;
+    }
+    snprintf(why, cap, "attribute '_weft_activation' = \"%s\" is not an activation the fused "
+             "epilogue applies",
+             a->s);
+    return 0;
 }

@@ -61,6 +61,16 @@ typedef enum weft_gemm_act {
     WEFT_GEMM_ACT_HARD_SWISH = 6  /* x * clip(x / 6 + 1 / 2, 0, 1) (ONNX HardSwish) */
 } weft_gemm_act;
 
+/* The activation a fusion pass attached to node n (src/graph/
+ * pass_fuse_activation.c): _weft_activation "Relu", "LeakyRelu", "Clip",
+ * "Sigmoid", "Tanh" or "HardSwish"; _weft_alpha (LeakyRelu's alpha
+ * [0.01], Clip's min [-inf]); _weft_beta (Clip's max [+inf]). *act is
+ * WEFT_GEMM_ACT_NONE without one. Returns 0 with why filled when the
+ * attributes name nothing the epilogues apply. Every kernel with the fused
+ * epilogue (the GEMM engine, the convolutions) reads them through this. */
+int weft_fused_activation(const weft_node *n, weft_gemm_act *act, float *alpha, float *beta,
+                          char *why, size_t cap);
+
 typedef enum weft_gemm_bias {
     WEFT_GEMM_BIAS_NONE = 0,
     WEFT_GEMM_BIAS_ROW = 1, /* M floats: bias[r] added to row r */

@@ -40,56 +40,21 @@ static int fits(const weft_value *v)
     return v && weft_shape_numel(&v->shape) >= 0 && weft_shape_numel(&v->shape) <= INT32_MAX;
 }
 
-/* A fused activation: the internal attributes a fusion pass sets, as on
- * Conv nodes (src/ops/conv_geom.h): _weft_activation "Relu", "LeakyRelu",
- * "Clip", "Sigmoid", "Tanh" or "HardSwish"; _weft_alpha (LeakyRelu's alpha
- * [0.01], Clip's min [-inf]); _weft_beta (Clip's max [+inf]). */
-static const struct {
-    const char *name;
-    weft_gemm_act act;
-} fused_acts[] = {{"Relu", WEFT_GEMM_ACT_RELU},       {"LeakyRelu", WEFT_GEMM_ACT_LEAKY_RELU},
-                  {"Clip", WEFT_GEMM_ACT_CLIP},       {"Sigmoid", WEFT_GEMM_ACT_SIGMOID},
-                  {"Tanh", WEFT_GEMM_ACT_TANH},       {"HardSwish", WEFT_GEMM_ACT_HARD_SWISH}};
-
-/* The activation node n asks for (NONE when none), or -1 with why filled
- * when it names none the epilogue has. */
-static int fused_activation(const weft_node *n, char *why, size_t cap)
-{
-    const weft_attr *a = weft_node_attr(n, "_weft_activation");
-    if (!a)
-        return WEFT_GEMM_ACT_NONE;
-    for (size_t i = 0; a->type == WEFT_ATTR_STRING && i < sizeof fused_acts / sizeof *fused_acts;
-         i++)
-        if (strcmp(a->s, fused_acts[i].name) == 0)
-            return (int)fused_acts[i].act;
-    snprintf(why, cap, "attribute '_weft_activation' = \"%s\" is not an activation the GEMM "
-             "epilogue fuses",
-             a->type == WEFT_ATTR_STRING ? a->s : "(not a string)");
-    return -1;
-}
-
 static weft_status read_activation(const weft_node *n, weft_gemm_desc *d)
 {
     char why[160];
-    int act = fused_activation(n, why, sizeof why);
-    if (act < 0)
+    if (!weft_fused_activation(n, &d->act, &d->act_alpha, &d->act_beta, why, sizeof why))
         return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "%s", why);
-    d->act = (weft_gemm_act)act;
-    if (d->act == WEFT_GEMM_ACT_NONE)
-        return WEFT_OK;
-    int clip = d->act == WEFT_GEMM_ACT_CLIP;
-    weft_status st;
-    if ((st = weft_node_attr_float(n, "_weft_alpha", clip ? -INFINITY : 0.01f, &d->act_alpha)) !=
-            WEFT_OK ||
-        (st = weft_node_attr_float(n, "_weft_beta", INFINITY, &d->act_beta)) != WEFT_OK)
-        return st;
     return WEFT_OK;
 }
 
 static int dense_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
                           weft_gemm_backend backend, char *why, size_t cap)
 {
-    if (!weft_gemm_backend_available(backend, d, why, cap) || fused_activation(n, why, cap) < 0)
+    weft_gemm_act act;
+    float alpha, beta;
+    if (!weft_gemm_backend_available(backend, d, why, cap) ||
+        !weft_fused_activation(n, &act, &alpha, &beta, why, cap))
         return 0;
     size_t count = strcmp(n->op, "Gemm") == 0 ? 3 : 2;
     for (size_t i = 0; i < count; i++) {
