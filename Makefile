@@ -73,7 +73,7 @@ demo: deps build
 # the target fails.
 test: deps
 	@status=0; start=$$(date +%s); \
-	rm -f $(BUILD_DIR)/ctest.log $(ASAN_DIR)/ctest.log; \
+	rm -f $(BUILD_DIR)/ctest.log $(ASAN_DIR)/ctest.log $(BUILD_DIR)/conformance.txt $(ASAN_DIR)/conformance.txt; \
 	if $(MAKE) --no-print-directory build; then \
 	    $(MAKE) --no-print-directory test-normal || status=1; \
 	else status=1; fi; \

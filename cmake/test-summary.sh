@@ -21,6 +21,8 @@ for dir; do
     secs=$(sed -nE 's/^Total Test time \(real\) = *([0-9.]+) sec.*/\1/p' "$log" | tail -n 1)
     npass=$((total - nfail - nskip))
     echo "$dir/: $total tests, $npass passed, $nfail failed, $nskip skipped (${secs:-?} s)"
+    # The ONNX node conformance count of tests/test_conformance.c.
+    [ -f "$dir/conformance.txt" ] && echo "$dir/: $(cat "$dir/conformance.txt")"
     passed=$((passed + npass)) failed=$((failed + nfail)) skipped=$((skipped + nskip))
 done
 if [ -n "${WEFT_TEST_SECONDS:-}" ]; then
