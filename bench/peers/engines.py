@@ -46,7 +46,7 @@ class Weft:
     and PoCL's kernel cache off; then again with the weft cache filled (PoCL's
     own cache, which holds the final machine code, empty), then with both
     filled (the warm start). Timed runs: one `weft bench --warmup W --iters 1`
-    process per round, with both caches warm."""
+    process per round, with both caches warm (W: the round warm-up)."""
 
     def __init__(self, key, label, weft, device, model, work, threads, warmup, timeout):
         self.key, self.label, self.weft, self.device = key, label, weft, device
@@ -112,8 +112,10 @@ class Peer:
     own, empty, so that its first inference is as cold as weft's, and the
     device weft uses by default (ocl_device: an OPENCV_OPENCL_DEVICE value)."""
 
-    def __init__(self, key, python, model, work, threads, warmup, timeout, ocl_device=""):
+    def __init__(self, key, python, model, work, threads, warmup, timeout, ocl_device="",
+                 round_warmup=1):
         self.key, self.label, self.python, self.model = key, key, python, model
+        self.round_warmup = round_warmup
         self.ocl_device = ocl_device
         self.threads, self.warmup, self.timeout = threads, warmup, timeout
         self.dir = tempfile.mkdtemp(prefix=key + "-", dir=work)
@@ -172,7 +174,9 @@ class Peer:
                 "cold_ms": r["load_ms"] + first["ms"]}
 
     def run_once(self):
-        return self._ask({"cmd": "run", "n": 1}, self.timeout)["ms"][0]
+        """The round's warm-up runs back to back with the timed one, as
+        weft's in its bench process: the last time is the round's."""
+        return self._ask({"cmd": "run", "n": self.round_warmup + 1}, self.timeout)["ms"][-1]
 
     def close(self):
         if self.proc and self.proc.poll() is None:

@@ -15,7 +15,10 @@ Every engine runs in its own process with the same thread count. After a
 cold first inference (weft: also with empty and warm program caches) and a
 warm-up, the timed runs go in rounds, one run per engine per round, the
 engine order rotated each round, so that machine noise hits all engines
-alike; the median and min/max over the rounds are reported. Each engine's
+alike; the median and min/max over the rounds are reported. In a round each
+engine first idles --settle ms (the engine before may still spin-wait) and
+runs --round-warmup untimed runs right before its timed one (weft's bench
+process needs one to be warm; the peers get the same). Each engine's
 first output is checked against NAME.output.npy (max abs diff, relative L2
 error); a failed or wrong engine shows as such in the table.
 
@@ -30,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -65,8 +69,10 @@ def parse_args(argv):
     ap.add_argument("--models", default="", help="comma-separated (default: the whole zoo)")
     ap.add_argument("--runs", type=int, default=10, help="timed rounds (default 10)")
     ap.add_argument("--warmup", type=int, default=3,
-                    help="untimed runs after the first one (default 3); weft, one process "
-                         "per round, warms up once in each")
+                    help="untimed runs of a peer after its first one (default 3)")
+    ap.add_argument("--round-warmup", type=int, default=1,
+                    help="untimed runs right before each timed run, for every engine "
+                         "(default 1: weft, one process per round, needs one to be warm)")
     ap.add_argument("--engines", default="",
                     help="comma-separated keys: weft (every device), weft@INDEX, "
                          + ", ".join(engines.PEERS) + " (default: all)")
@@ -81,6 +87,9 @@ def parse_args(argv):
                     help="relative L2 error above which an output is wrong (default 1e-4)")
     ap.add_argument("--timeout", type=float, default=1800,
                     help="seconds one load, first run or timed run may take (default 1800)")
+    ap.add_argument("--settle", type=float, default=200,
+                    help="ms of idle before each timed run, so that the engine before has "
+                         "stopped spinning (default 200)")
     ap.add_argument("--quick", action="store_true", help="3 rounds, 1 warm-up: a smoke test")
     args = ap.parse_args(argv)
     if args.quick:
@@ -129,9 +138,9 @@ def make_engine(spec, model, args, work):
     key, label, device = spec
     if device is not None:
         return engines.Weft(key, label, args.weft, device, model, work, args.threads,
-                            1, args.timeout)
+                            args.round_warmup, args.timeout)
     return engines.Peer(key, args.python, model, work, args.threads, args.warmup, args.timeout,
-                        args.ocl_device)
+                        args.ocl_device, args.round_warmup)
 
 
 def keep_log(eng, out):
@@ -164,6 +173,10 @@ def bench_model(model, specs, args, work, ref):
     for rnd in range(args.runs):
         for eng in stats.rotated(live, rnd):
             r = results[eng.key]
+            # The engine before may still spin-wait (onnxruntime's and
+            # OpenMP's pools burn a core for tens of ms after a run), which
+            # would slow the next engine alone.
+            time.sleep(args.settle / 1e3)
             try:
                 r.setdefault("runs_ms", []).append(eng.run_once())
             except (engines.EngineFailed, ValueError, KeyError, OSError) as e:
@@ -207,6 +220,7 @@ def main(argv=None):
     doc = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "machine": machine, "weft": weft_version(args.weft),
            "settings": {"runs": args.runs, "warmup": args.warmup, "threads": args.threads,
+                        "settle_ms": args.settle, "round_warmup": args.round_warmup,
                         "tolerance": args.tolerance, "engines": [s[0] for s in specs],
                         "labels": {s[0]: s[1] for s in specs}},
            "skipped": {}, "models": {}, "load_average": {}}
