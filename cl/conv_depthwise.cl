@@ -21,14 +21,6 @@
  * given. Index arithmetic is int: the host refuses tensors above 2^31 - 1
  * elements. Work-items beyond zcount return.
  */
-#define ACT_NONE 0
-#define ACT_RELU 1
-#define ACT_LEAKY_RELU 2
-#define ACT_CLIP 3
-#define ACT_SIGMOID 4
-#define ACT_TANH 5
-#define ACT_HARD_SWISH 6
-
 #ifndef KW
 #define KW 3
 #endif
@@ -38,41 +30,8 @@
 #ifndef NV
 #define NV 1
 #endif
-#ifndef ACT
-#define ACT ACT_NONE
-#endif
-#ifndef ACT_ALPHA
-#define ACT_ALPHA 0.0f
-#endif
-#ifndef ACT_BETA
-#define ACT_BETA 0.0f
-#endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define floatv CAT(float, VW)
-#define vloadv CAT(vload, VW)
-#define vstorev CAT(vstore, VW)
-
-/* The fused epilogue on a vector (formulas of cl/eltwise.cl). */
-floatv activate(floatv v)
-{
-#if ACT == ACT_RELU
-    return fmax(v, (floatv)0.0f);
-#elif ACT == ACT_LEAKY_RELU
-    return fmax(v, (floatv)0.0f) + ACT_ALPHA * fmin(v, (floatv)0.0f);
-#elif ACT == ACT_CLIP
-    return fmin(fmax(v, (floatv)(ACT_ALPHA)), (floatv)(ACT_BETA));
-#elif ACT == ACT_SIGMOID
-    return 1.0f / (1.0f + exp(-v));
-#elif ACT == ACT_TANH
-    return tanh(v);
-#elif ACT == ACT_HARD_SWISH
-    return v * clamp(v / 6.0f + 0.5f, 0.0f, 1.0f);
-#else
-    return v;
-#endif
-}
+#include "conv_epilogue.cl"
 
 /* One work-item per output plane (n, c, od) < zcount = N * C * OD, which
  * it walks row by row; the host groups several planes per work-group when

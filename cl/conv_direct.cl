@@ -49,14 +49,6 @@
  * and refuses tensors above 2^31 - 1 elements: index arithmetic is int.
  * Work-items beyond the tile counts return (any global rounding is safe).
  */
-#define ACT_NONE 0
-#define ACT_RELU 1
-#define ACT_LEAKY_RELU 2
-#define ACT_CLIP 3
-#define ACT_SIGMOID 4
-#define ACT_TANH 5
-#define ACT_HARD_SWISH 6
-
 #ifndef KW
 #define KW 3
 #endif
@@ -75,41 +67,8 @@
 #ifndef FLAT
 #define FLAT 0
 #endif
-#ifndef ACT
-#define ACT ACT_NONE
-#endif
-#ifndef ACT_ALPHA
-#define ACT_ALPHA 0.0f
-#endif
-#ifndef ACT_BETA
-#define ACT_BETA 0.0f
-#endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define floatv CAT(float, VW)
-#define vloadv CAT(vload, VW)
-#define vstorev CAT(vstore, VW)
-
-/* The fused epilogue on a vector (formulas of cl/eltwise.cl). */
-floatv activate(floatv v)
-{
-#if ACT == ACT_RELU
-    return fmax(v, (floatv)0.0f);
-#elif ACT == ACT_LEAKY_RELU
-    return fmax(v, (floatv)0.0f) + ACT_ALPHA * fmin(v, (floatv)0.0f);
-#elif ACT == ACT_CLIP
-    return fmin(fmax(v, (floatv)(ACT_ALPHA)), (floatv)(ACT_BETA));
-#elif ACT == ACT_SIGMOID
-    return 1.0f / (1.0f + exp(-v));
-#elif ACT == ACT_TANH
-    return tanh(v);
-#elif ACT == ACT_HARD_SWISH
-    return v * clamp(v / 6.0f + 0.5f, 0.0f, 1.0f);
-#else
-    return v;
-#endif
-}
+#include "conv_epilogue.cl"
 
 /* XP as above from X [N * C, in_d, in_h, in_w]: a 2-D launch over
  * (rp * rows + row < shs * rows, (n * C + c) * dp + z < planes), each

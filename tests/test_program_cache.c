@@ -869,6 +869,56 @@ static void test_threads(void **state)
     free(dir);
 }
 
+/* ---- Includes between kernel files ------------------------------------------ */
+
+/* `#include "NAME.cl"` lines are replaced by NAME's source, from WEFT_CL_DIR
+ * or embedded; malformed, missing and endless includes are refused. */
+static void test_source_includes(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("includes");
+    char *a = join(dir, "weft_a.cl"), *b = join(dir, "weft_b.cl"), *c = join(dir, "weft_c.cl");
+    char *loop = join(dir, "weft_loop.cl"), *bad = join(dir, "weft_bad.cl");
+    static const char ta[] = "// a\n#include \"weft_b.cl\"\nint a;\n";
+    static const char tb[] = "#include \"weft_c.cl\"\nint b;"; /* no final newline */
+    static const char tc[] = "int c;\n";
+    static const char tl[] = "#include \"weft_loop.cl\"\n";
+    static const char tbad[] = "#include \"weft_c\"\n";
+    write_bytes(a, ta, strlen(ta));
+    write_bytes(b, tb, strlen(tb));
+    write_bytes(c, tc, strlen(tc));
+    write_bytes(loop, tl, strlen(tl));
+    write_bytes(bad, tbad, strlen(tbad));
+    assert_int_equal(setenv("WEFT_CL_DIR", dir, 1), 0);
+    char *text;
+    size_t size;
+    assert_weft_ok(weft_source_load("weft_a", &text, &size));
+    assert_string_equal(text, "// a\nint c;\nint b;\nint a;\n");
+    assert_int_equal(size, strlen(text));
+    free(text);
+    assert_weft_status(weft_source_load("weft_loop", &text, &size), WEFT_ERR_INVALID_ARGUMENT,
+                       "nested");
+    assert_null(text);
+    assert_weft_status(weft_source_load("weft_bad", &text, &size), WEFT_ERR_INVALID_ARGUMENT,
+                       "#include \"NAME.cl\"");
+    remove(c);
+    assert_weft_status(weft_source_load("weft_a", &text, &size), WEFT_ERR_INVALID_ARGUMENT,
+                       "weft_c");
+    assert_int_equal(unsetenv("WEFT_CL_DIR"), 0);
+    /* The embedded convolution kernels get their shared epilogue. */
+    assert_weft_ok(weft_source_load("conv_direct", &text, &size));
+    assert_null(strstr(text, "\n#include \""));
+    assert_non_null(strstr(text, "floatv activate(floatv v)"));
+    free(text);
+    test_rmtree(dir);
+    free(a);
+    free(b);
+    free(c);
+    free(loop);
+    free(bad);
+    free(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--child-cache") == 0)
@@ -892,6 +942,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_distinct_entries),
         cmocka_unit_test_setup_teardown(test_default_folder, save_env, restore_env),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test_setup_teardown(test_source_includes, save_env, restore_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

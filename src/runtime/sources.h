@@ -21,8 +21,10 @@ extern const weft_cl_source weft_cl_sources[];
 extern const size_t weft_cl_source_count;
 
 /* The source of program `name`: from WEFT_CL_DIR when the file is there,
- * else embedded. *text is malloc'd and NUL-terminated. WEFT_ERR_INVALID_ARGUMENT
- * for an unknown name, WEFT_ERR_IO for an unreadable override. */
+ * else embedded, with every line `#include "OTHER.cl"` replaced by OTHER's
+ * source (found the same way). *text is malloc'd and NUL-terminated.
+ * WEFT_ERR_INVALID_ARGUMENT for an unknown name or a malformed include,
+ * WEFT_ERR_IO for an unreadable override. */
 weft_status weft_source_load(const char *name, char **text, size_t *size);
 
 #endif
