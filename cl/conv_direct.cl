@@ -29,7 +29,9 @@
  *                      WP[g][mt][c][kd][kh][kw][KT]   (mt: tile of KT
  *                    output channels within the group, zero beyond MG),
  *                    and the bias as BP[g][mt * KT + k] (zeros when absent).
- *                    Then bias, the fused activation and a guarded store.
+ *                    Then bias, the fused residual R (RESID: read with the
+ *                    same vector loads as the store), the fused activation
+ *                    and a guarded store.
  *
  * -D contract (defaults in brackets):
  *   KW         kernel width, unrolled; 0: the argument kw_n [3]
@@ -43,6 +45,7 @@
  *              ow >= OW are computed and dropped [0]
  *   ACT        fused activation, src/ops/conv_geom.h's CONV_ACT_* [0 none]
  *   ACT_ALPHA  LeakyRelu alpha, Clip min [0]     ACT_BETA  Clip max [0]
+ *   RESID      1: add R (the argument res, shaped like Y) before ACT [0]
  * The kernel depth and height, the other strides, the dilations and the extents are
  * arguments (fewer programs to build; they only scale offsets). The host sizes XP so that every tile's reads stay
  * inside it (the right and bottom borders cover the last tile's overhang),
@@ -111,7 +114,7 @@ __kernel void conv_direct_f32(__global const float *xp, __global const float *wp
                               const int ow_n, const int kd_n, const int sd, const int sh,
                               const int sw, const int dd, const int dh, const int dw,
                               const int kh_n, const int kw_arg, const int wps, const int cps,
-                              const int rps, const int shs)
+                              const int rps, const int shs, __global const float *res)
 {
 #if KW != 0
     const int kw_n = KW;
@@ -121,6 +124,9 @@ __kernel void conv_direct_f32(__global const float *xp, __global const float *wp
 #endif
 #if !FLAT
     (void)wps;
+#endif
+#if !RESID
+    (void)res;
 #endif
     const int taps = kd_n * kh_n * kw_n;
     const int tw = get_global_id(0), th = get_global_id(1), z = get_global_id(2);
@@ -214,12 +220,23 @@ __kernel void conv_direct_f32(__global const float *xp, __global const float *wp
         if (ml >= mg)
             break;
         const float bias = bb[k];
-        __global float *yk = y + ((n * m + grp * mg + ml) * od_n + od) * oh_n * ow_n;
+        const int yoff = ((n * m + grp * mg + ml) * od_n + od) * oh_n * ow_n;
+        __global float *yk = y + yoff;
+#if RESID
+        __global const float *rk = res + yoff;
+#endif
 #if FLAT
 #pragma unroll
         for (int v = 0; v < NV; v++) {
+            floatv sum = acc[k][0][v] + bias;
+#if RESID
+            float q[VW];
+            for (int i = 0; i < VW; i++)
+                q[i] = dst[v * VW + i] >= 0 ? rk[dst[v * VW + i]] : 0.0f;
+            sum += vloadv(0, q);
+#endif
             float t[VW];
-            vstorev(activate(acc[k][0][v] + bias), 0, t);
+            vstorev(activate(sum), 0, t);
             for (int i = 0; i < VW; i++)
                 if (dst[v * VW + i] >= 0)
                     yk[dst[v * VW + i]] = t[i];
@@ -234,12 +251,20 @@ __kernel void conv_direct_f32(__global const float *xp, __global const float *wp
 #pragma unroll
             for (int v = 0; v < NV; v++) {
                 const int ow = ow0 + v * VW;
-                const floatv val = activate(acc[k][r][v] + bias);
+                floatv sum = acc[k][r][v] + bias;
                 if (ow + VW <= ow_n) {
-                    vstorev(val, 0, yr + ow);
+#if RESID
+                    sum += vloadv(0, rk + oh * ow_n + ow);
+#endif
+                    vstorev(activate(sum), 0, yr + ow);
                 } else {
                     float t[VW];
-                    vstorev(val, 0, t);
+#if RESID
+                    for (int i = 0; i < VW; i++)
+                        t[i] = ow + i < ow_n ? rk[oh * ow_n + ow + i] : 0.0f;
+                    sum += vloadv(0, t);
+#endif
+                    vstorev(activate(sum), 0, t);
                     for (int i = 0; i < VW && ow + i < ow_n; i++)
                         yr[ow + i] = t[i];
                 }

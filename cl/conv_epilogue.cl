@@ -8,6 +8,9 @@
  *   VW         vector width: 4, 8 or 16 [4]
  *   ACT        fused activation, src/ops/conv_geom.h's CONV_ACT_* [0 none]
  *   ACT_ALPHA  LeakyRelu alpha, Clip min [0]     ACT_BETA  Clip max [0]
+ *   RESID      1: the kernel adds a fused residual (a tensor shaped like
+ *              its output, src/ops/conv_geom.h) after the bias, before
+ *              `activate` [0]; kernels without a residual argument ignore it
  */
 #define ACT_NONE 0
 #define ACT_RELU 1
@@ -28,6 +31,9 @@
 #endif
 #ifndef ACT_BETA
 #define ACT_BETA 0.0f
+#endif
+#ifndef RESID
+#define RESID 0
 #endif
 
 #define CAT_(a, b) a##b

@@ -7,6 +7,10 @@
  *   LRN_BEFORE, LRN_AFTER  lrn_f32: channels summed before and after the
  *                    element's own, floor((size-1)/2) and ceil((size-1)/2)
  *                    (default 0 and 0: size 1)
+ *   LRN_LANES        lrn_walk_f32: adjacent positions per work-item (16)
+ *   NORM_LANES       norm_*: adjacent elements per chunk, each with its own
+ *                    compensated sum, a power of two (default 4; 16 on
+ *                    CPU-class devices)
  *   LRN_BETA         lrn_f32: 1 when beta is 0.75, 2 when 0.5, 3 when 1:
  *                    x / d^beta through rsqrt and sqrt or a division, exact
  *                    to a few ulp and far faster than pow; 0 for any other
@@ -49,11 +53,11 @@
  * d is exact whenever x and m are within a factor of two (Sterbenz), so a
  * large common offset (1e4 + noise) loses nothing, and sum(d) corrects the
  * rounding of m; E[x^2] - E[x]^2 would cancel catastrophically there.
- * Each work-item takes chunks of 4 adjacent elements (neighbouring
- * work-items neighbouring chunks) and sums them in 4 lanes with Kahan
- * compensation: the error does not grow with the run length (OpenCL C
+ * Each work-item takes chunks of NORM_LANES adjacent elements (neighbouring
+ * work-items neighbouring chunks) and sums them in NORM_LANES lanes with
+ * Kahan compensation: the error does not grow with the run length (OpenCL C
  * keeps IEEE order without -cl-unsafe-math-optimizations, which weft never
- * passes), and the 4 independent lanes keep a CPU's adders busy where one
+ * passes), and the independent lanes keep a CPU's adders busy where one
  * dependent chain would leave them waiting.
  *   norm_group_f32  one work-group per segment, tree reductions in local
  *                   memory; correct for any local size, power of two or
@@ -73,6 +77,12 @@
 #endif
 #ifndef LRN_BETA
 #define LRN_BETA 0
+#endif
+#ifndef LRN_LANES
+#define LRN_LANES 16
+#endif
+#ifndef NORM_LANES
+#define NORM_LANES 4
 #endif
 #ifndef HAS_SCALE
 #define HAS_SCALE 1
@@ -143,6 +153,25 @@ __kernel void batch_norm_params_f32(__global const float *x, __global float *y,
 
 /* ---- LRN ---------------------------------------------------------------------- */
 
+/* x / d^beta (LRN_BETA says how). */
+float lrn_apply(const float xv, const float d, const float beta)
+{
+#if LRN_BETA == 1
+    /* d^-0.75 = d^-0.5 * d^-0.25 */
+    (void)beta;
+    const float r = rsqrt(d);
+    return xv * (r * sqrt(r));
+#elif LRN_BETA == 2
+    (void)beta;
+    return xv * rsqrt(d);
+#elif LRN_BETA == 3
+    (void)beta;
+    return xv / d;
+#else
+    return xv / pow(d, beta);
+#endif
+}
+
 /* y = x / (bias + alpha_over_size * square_sum) ^ beta, the square sum over
  * channels [c - LRN_BEFORE, c + LRN_AFTER] clipped to [0, channels - 1].
  * Reads neighbouring channels: not in place. */
@@ -164,21 +193,80 @@ __kernel void lrn_f32(__global const float *x, __global float *y, const uint cou
         const float v = x[base + j * inner];
         sum += v * v;
     }
-    const float d = bias + alpha_over_size * sum;
-#if LRN_BETA == 1
-    /* d^-0.75 = d^-0.5 * d^-0.25 */
-    (void)beta;
-    const float r = rsqrt(d);
-    y[i] = x[i] * (r * sqrt(r));
-#elif LRN_BETA == 2
-    (void)beta;
-    y[i] = x[i] * rsqrt(d);
-#elif LRN_BETA == 3
-    (void)beta;
-    y[i] = x[i] / d;
-#else
-    y[i] = x[i] / pow(d, beta);
-#endif
+    y[i] = lrn_apply(x[i], bias + alpha_over_size * sum, beta);
+}
+
+#define LRN_WIN (LRN_BEFORE + LRN_AFTER + 1)
+
+/* The same LRN for CPU-class devices: work-item g takes LRN_LANES adjacent
+ * positions of image n = g / blocks (blocks = ceil(inner / LRN_LANES),
+ * (mul, shift) its magic pair) and walks the channels, keeping the squares
+ * of the window's LRN_WIN channels in registers: one load of X per element
+ * (twice in all: the square, then the element itself from the cache)
+ * instead of one per window term, and one division per work-item. Terms
+ * outside [0, channels) are zeros, which leave each sum as lrn_f32's. The
+ * last block of a row shorter than LRN_LANES goes one position at a time.
+ * items: work-items with work. Not in place. */
+__kernel void lrn_walk_f32(__global const float *x, __global float *y, const uint items,
+                           const uint inner, const uint channels, const uint blocks,
+                           const uint blocks_mul, const uint blocks_shift,
+                           const float alpha_over_size, const float beta, const float bias)
+{
+    const uint g = get_global_id(0);
+    if (g >= items)
+        return;
+    const uint n = fast_div(g, blocks_mul, blocks_shift), p0 = (g - n * blocks) * LRN_LANES;
+    __global const float *xs = x + n * channels * inner + p0;
+    __global float *ys = y + n * channels * inner + p0;
+    if (p0 + LRN_LANES > inner) {
+        for (uint p = 0; p0 + p < inner; p++)
+            for (uint c = 0; c < channels; c++) {
+                const uint first = c >= LRN_BEFORE ? c - LRN_BEFORE : 0;
+                const uint last = min(channels - 1, c + LRN_AFTER);
+                float sum = 0.0f;
+                for (uint j = first; j <= last; j++) {
+                    const float v = xs[j * inner + p];
+                    sum += v * v;
+                }
+                ys[c * inner + p] = lrn_apply(xs[c * inner + p], bias + alpha_over_size * sum,
+                                              beta);
+            }
+        return;
+    }
+    /* win[k]: the squares of channel c - LRN_BEFORE + k */
+    float win[LRN_WIN][LRN_LANES];
+#pragma unroll
+    for (int k = 0; k < LRN_WIN; k++) {
+        const int ch = k - LRN_BEFORE;
+        const int in = ch >= 0 && ch < (int)channels;
+        for (int l = 0; l < LRN_LANES; l++) {
+            const float v = in ? xs[ch * (int)inner + l] : 0.0f;
+            win[k][l] = v * v;
+        }
+    }
+    for (uint c = 0; c < channels; c++) {
+        float sum[LRN_LANES];
+        for (int l = 0; l < LRN_LANES; l++)
+            sum[l] = 0.0f;
+#pragma unroll
+        for (int k = 0; k < LRN_WIN; k++)
+            for (int l = 0; l < LRN_LANES; l++)
+                sum[l] += win[k][l];
+        __global const float *xc = xs + c * inner;
+        __global float *yc = ys + c * inner;
+        for (int l = 0; l < LRN_LANES; l++)
+            yc[l] = lrn_apply(xc[l], bias + alpha_over_size * sum[l], beta);
+#pragma unroll
+        for (int k = 0; k + 1 < LRN_WIN; k++)
+            for (int l = 0; l < LRN_LANES; l++)
+                win[k][l] = win[k + 1][l];
+        const uint next = c + 1 + LRN_AFTER;
+        const int in = next < channels;
+        for (int l = 0; l < LRN_LANES; l++) {
+            const float v = in ? xs[next * inner + l] : 0.0f;
+            win[LRN_WIN - 1][l] = v * v;
+        }
+    }
 }
 
 /* ---- Statistics: InstanceNormalization, LayerNormalization, GroupNormalization - */
@@ -192,62 +280,64 @@ __kernel void lrn_f32(__global const float *x, __global float *y, const uint cou
         (sum) = u_;                            \
     } while (0)
 
-/* This work-item's chunks are those starting at k = 4 * first, then every
- * 4 * step elements. A loop over the whole chunks leaves k at the one chunk
- * that ends past len, when this work-item has it (k < len then). */
+/* The lanes' sums added pairwise. */
+float lanes_total(float *v)
+{
+    for (int w = NORM_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            v[l] += v[l + w];
+    return v[0];
+}
+
+/* This work-item's chunks are those starting at k = NORM_LANES * first,
+ * then every NORM_LANES * step elements. A loop over the whole chunks
+ * leaves k at the one chunk that ends past len, when this work-item has it
+ * (k < len then). Each lane of a chunk has its own compensated sum; the
+ * lanes are plain floats in fixed-count loops, which compilers turn into
+ * vectors (16 lanes on CPU-class devices: one AVX-512 register, where 4
+ * scalar lanes left the adders waiting on their dependent additions). */
 
 /* Sum of the elements of this work-item's chunks of the run. */
 float run_sum(__global const float *x, const uint base, const uint len, const uint first,
               const uint step)
 {
-    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-    float c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f;
-    uint k = 4 * first;
-    for (; k + 4 <= len; k += 4 * step) {
+    float s[NORM_LANES], c[NORM_LANES];
+    for (int l = 0; l < NORM_LANES; l++)
+        s[l] = c[l] = 0.0f;
+    uint k = NORM_LANES * first;
+    for (; k + NORM_LANES <= len; k += NORM_LANES * step) {
         __global const float *p = x + base + k;
-        KAHAN(s0, c0, p[0]);
-        KAHAN(s1, c1, p[1]);
-        KAHAN(s2, c2, p[2]);
-        KAHAN(s3, c3, p[3]);
+        for (int l = 0; l < NORM_LANES; l++)
+            KAHAN(s[l], c[l], p[l]);
     }
-    if (k < len) {
-        KAHAN(s0, c0, x[base + k]);
-        if (k + 1 < len)
-            KAHAN(s1, c1, x[base + k + 1]);
-        if (k + 2 < len)
-            KAHAN(s2, c2, x[base + k + 2]);
-    }
-    return (s0 + s1) + (s2 + s3);
+    for (uint j = k; j < len && j < k + NORM_LANES; j++)
+        KAHAN(s[j - k], c[j - k], x[base + j]);
+    return lanes_total(s);
 }
 
 /* Sums of d = x - m (*sum_d) and of d^2 (*sum_d2) over the same elements. */
 void run_deviations(__global const float *x, const uint base, const uint len, const uint first,
                     const uint step, const float m, float *sum_d, float *sum_d2)
 {
-    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-    float c0 = 0.0f, c1 = 0.0f, c2 = 0.0f, c3 = 0.0f;
-    float q0 = 0.0f, q1 = 0.0f, q2 = 0.0f, q3 = 0.0f;
-    float e0 = 0.0f, e1 = 0.0f, e2 = 0.0f, e3 = 0.0f;
-    uint k = 4 * first;
-    for (; k + 4 <= len; k += 4 * step) {
+    float s[NORM_LANES], c[NORM_LANES], q[NORM_LANES], e[NORM_LANES];
+    for (int l = 0; l < NORM_LANES; l++)
+        s[l] = c[l] = q[l] = e[l] = 0.0f;
+    uint k = NORM_LANES * first;
+    for (; k + NORM_LANES <= len; k += NORM_LANES * step) {
         __global const float *p = x + base + k;
-        const float d0 = p[0] - m, d1 = p[1] - m, d2 = p[2] - m, d3 = p[3] - m;
-        KAHAN(s0, c0, d0);
-        KAHAN(s1, c1, d1);
-        KAHAN(s2, c2, d2);
-        KAHAN(s3, c3, d3);
-        KAHAN(q0, e0, d0 * d0);
-        KAHAN(q1, e1, d1 * d1);
-        KAHAN(q2, e2, d2 * d2);
-        KAHAN(q3, e3, d3 * d3);
+        for (int l = 0; l < NORM_LANES; l++) {
+            const float d = p[l] - m;
+            KAHAN(s[l], c[l], d);
+            KAHAN(q[l], e[l], d * d);
+        }
     }
-    for (uint j = k; j < len; j++) { /* at most 3 */
+    for (uint j = k; j < len && j < k + NORM_LANES; j++) {
         const float d = x[base + j] - m;
-        KAHAN(s0, c0, d);
-        KAHAN(q0, e0, d * d);
+        KAHAN(s[j - k], c[j - k], d);
+        KAHAN(q[j - k], e[j - k], d * d);
     }
-    *sum_d = (s0 + s1) + (s2 + s3);
-    *sum_d2 = (q0 + q1) + (q2 + q3);
+    *sum_d = lanes_total(s);
+    *sum_d2 = lanes_total(q);
 }
 
 /* The parameter of element k; m: the map's 8 uints (PARAM_MODE above),
@@ -293,34 +383,31 @@ void run_write(__global const float *x, __global float *y, __global const float 
                const float m, const float c, const float inv_std)
 {
     const uint sseg = (seg % maps[0]) * maps[1], bseg = (seg % maps[8]) * maps[9];
-    uint k = 4 * first;
+    uint k = NORM_LANES * first;
 #if PARAM_MODE == 0
     /* Constant over the segment: one multiply-add per element. */
     const float a = (HAS_SCALE ? param_at(scale, maps, sseg, 0) : 1.0f) * inv_std;
     const float b = HAS_BIAS ? param_at(bias, maps + 8, bseg, 0) : 0.0f;
-    for (; k + 4 <= len; k += 4 * step) {
+    for (; k + NORM_LANES <= len; k += NORM_LANES * step) {
         __global const float *p = x + base + k;
         __global float *q = y + base + k;
-        const float v0 = p[0], v1 = p[1], v2 = p[2], v3 = p[3];
-        q[0] = ((v0 - m) - c) * a + b;
-        q[1] = ((v1 - m) - c) * a + b;
-        q[2] = ((v2 - m) - c) * a + b;
-        q[3] = ((v3 - m) - c) * a + b;
+        float v[NORM_LANES];
+        for (int l = 0; l < NORM_LANES; l++)
+            v[l] = p[l];
+        for (int l = 0; l < NORM_LANES; l++)
+            q[l] = ((v[l] - m) - c) * a + b;
     }
-    for (uint j = k; j < len; j++)
+    for (uint j = k; j < len && j < k + NORM_LANES; j++)
         y[base + j] = ((x[base + j] - m) - c) * a + b;
 #else
-    for (; k + 4 <= len; k += 4 * step) {
-        const float v0 = normalized(x, scale, bias, maps, sseg, bseg, base, k, m, c, inv_std);
-        const float v1 = normalized(x, scale, bias, maps, sseg, bseg, base, k + 1, m, c, inv_std);
-        const float v2 = normalized(x, scale, bias, maps, sseg, bseg, base, k + 2, m, c, inv_std);
-        const float v3 = normalized(x, scale, bias, maps, sseg, bseg, base, k + 3, m, c, inv_std);
-        y[base + k] = v0;
-        y[base + k + 1] = v1;
-        y[base + k + 2] = v2;
-        y[base + k + 3] = v3;
+    for (; k + NORM_LANES <= len; k += NORM_LANES * step) {
+        float v[NORM_LANES];
+        for (int l = 0; l < NORM_LANES; l++)
+            v[l] = normalized(x, scale, bias, maps, sseg, bseg, base, k + l, m, c, inv_std);
+        for (int l = 0; l < NORM_LANES; l++)
+            y[base + k + l] = v[l];
     }
-    for (uint j = k; j < len; j++)
+    for (uint j = k; j < len && j < k + NORM_LANES; j++)
         y[base + j] = normalized(x, scale, bias, maps, sseg, bseg, base, j, m, c, inv_std);
 #endif
 }

@@ -47,6 +47,11 @@
  *                       element takes the bits of X[claim], or 0 (+0.0f)
  *                       when unclaimed. Indices outside the output are
  *                       skipped (the reference refuses them).
+ *   unpool_window_f32,  MaxUnpool for CPU-class devices when the windows
+ *   unpool_stray_*      tile the output: each output row written once
+ *                       from its windows' indices; the three passes above
+ *                       (in one work-group) only when an index lies
+ *                       outside its window.
  * Index arithmetic is 32-bit: the host refuses tensors above 2^31 - 1
  * elements. Remainders are written as a - q * b rather than a % b: with
  * both / and %, LLVM emits a `freeze` that oclgrind cannot run.
@@ -625,4 +630,74 @@ __kernel void unpool_gather_i32(__global const int *x, __global int *y, const ui
         return;
     const int claim = y[i];
     y[i] = claim >= 0 ? x[claim] : 0;
+}
+
+/* MaxUnpool whose windows tile the output (2-D, kernel KH x KW == strides,
+ * no pads, Y exactly KH x KW times X's extents: the host checks), for
+ * CPU-class devices: one work-item per input row r = (n, c, ih) < rows
+ * writes output rows r * KH .. r * KH + KH - 1 whole, in order: each
+ * output takes X of its window's element when that element's index is
+ * it, else 0. That is the claim result whenever every index lies in its
+ * own window (MaxPool's with kernel == strides do), since no output then
+ * has another claimant. A row with an index outside its window (repeated,
+ * out of range, from elsewhere) sets *stray, and unpool_stray_i32 redoes
+ * the whole output with the three passes. */
+__kernel void unpool_window_f32(__global const float *x, __global const long *indices,
+                                __global float *y, volatile __global int *stray,
+                                const uint rows, const uint in_w)
+{
+    const uint r = get_global_id(0);
+    if (r >= rows)
+        return;
+    const uint out_w = in_w * KW;
+    __global const float *xr = x + r * in_w;
+    __global const long *ir = indices + r * in_w;
+    uint hits = 0; /* indices found in their window (one row of it at most each) */
+    for (int a = 0; a < KH; a++) {
+        const uint row = (r * KH + a) * out_w;
+        __global float *yr = y + row;
+        for (uint iw = 0; iw < in_w; iw++) {
+            const long at = ir[iw] - (long)(row + iw * KW);
+            const float v = xr[iw];
+            hits += at >= 0 && at < KW;
+#pragma unroll
+            for (int b = 0; b < KW; b++)
+                yr[iw * KW + b] = at == b ? v : 0.0f;
+        }
+    }
+    if (hits != in_w)
+        atomic_or(stray, 1);
+}
+
+/* unpool_window_f32's flag, cleared before it runs: one work-item. */
+__kernel void unpool_stray_clear_i32(__global int *stray)
+{
+    if (get_global_id(0) == 0)
+        stray[0] = 0;
+}
+
+/* After unpool_window_f32: nothing unless *stray; then the three passes
+ * of unpool_*_i32 over the whole output by this one work-group, barriers
+ * between them (slow, and only for indices that MaxPool with kernel ==
+ * strides never gives). x and y as int, as there. */
+__kernel void unpool_stray_i32(__global const int *x, __global const long *indices,
+                               volatile __global int *y, __global const int *stray,
+                               const uint count, const uint total)
+{
+    if (stray[0] == 0)
+        return;
+    const uint l = get_local_id(0), step = get_local_size(0);
+    for (uint i = l; i < total; i += step)
+        y[i] = -1;
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    for (uint i = l; i < count; i += step) {
+        const long j = indices[i];
+        if (j >= 0 && j < (long)total)
+            atomic_max(&y[j], (int)i);
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    for (uint i = l; i < total; i += step) {
+        const int claim = y[i];
+        y[i] = claim >= 0 ? x[claim] : 0;
+    }
 }

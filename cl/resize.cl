@@ -31,6 +31,8 @@
  *   EXTRAPOLATE   1 for tf_crop_and_resize: a row whose first offset is -1
  *                 lies outside the input and gives EXTRAPOLATION (default 0)
  *   EXTRAPOLATION the float written there (default 0.0f)
+ *   FH, FW        resize_nearest_rows_f32: the integer factors of the last
+ *                 two axes (default 1 and 1)
  *
  * Launch: 3-D, dimension 0 over the last collapsed axis, 1 over the one
  * before (1 when RANK is 1), 2 over all the others flattened. Dimension 0
@@ -45,6 +47,12 @@
  */
 #ifndef RANK
 #define RANK 1
+#endif
+#ifndef FH
+#define FH 1
+#endif
+#ifndef FW
+#define FW 1
 #endif
 #ifndef RESIZED
 #define RESIZED 0
@@ -235,4 +243,29 @@ __kernel void resize_f32(__global const float *x, __global float *y,
     }
 #endif
     y[out_at] = acc;
+}
+
+/* Nearest upsampling by integer factors FH x FW of the last two axes
+ * (FH 1: the last only), for CPU-class devices: work-item r < rows takes
+ * input row r (planes times in_h of them) and writes its FH output rows,
+ * each element FW times. The host uses it only where ONNX's pick for
+ * output (oy, ox) is input (oy / FH, ox / FW): it checks its own tables. */
+__kernel void resize_nearest_rows_f32(__global const float *x, __global float *y,
+                                      const uint rows, const uint in_w)
+{
+    const uint r = get_global_id(0);
+    if (r >= rows)
+        return;
+    const uint out_w = in_w * FW;
+    __global const float *xr = x + r * in_w;
+    __global float *y0 = y + r * FH * out_w;
+    for (uint i = 0; i < in_w; i++) {
+        const float v = xr[i];
+#pragma unroll
+        for (int b = 0; b < FW; b++)
+            y0[i * FW + b] = v;
+    }
+    for (int a = 1; a < FH; a++)
+        for (uint i = 0; i < out_w; i++)
+            y0[a * out_w + i] = y0[i];
 }

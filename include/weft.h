@@ -123,7 +123,11 @@ typedef struct weft_context_options {
     /* Device selector; NULL means WEFT_DEVICE from the environment, else
      * "auto". Forms: "auto", "gpu", "cpu", "accel", an index from
      * `weft devices`, "P:D" (platform:device), or a case-insensitive
-     * substring of the device name. */
+     * substring of the device name.
+     * A comma-separated list of these ("gpu,cpu", "0,1") opens several
+     * devices, in that order of preference: sessions then place each node
+     * on one of them (see weft_session_options.placement). NULL also reads
+     * WEFT_DEVICES (a list) before WEFT_DEVICE. */
     const char *device;
     /* Disk cache folder; NULL means WEFT_CACHE_DIR, else
      * $XDG_CACHE_HOME/weft, else ~/.cache/weft. */
@@ -134,6 +138,13 @@ typedef struct weft_context_options {
     int binary_only;
     /* Create queues with profiling enabled. */
     int profiling;
+    /* An ahead-of-time bundle from `weft compile` (NULL: WEFT_BUNDLE from
+     * the environment, else none). Checked here: a damaged bundle, one of
+     * another weft version, or one made for none of the context's devices
+     * fails context creation. Programs are then taken from it first; on a
+     * binary-only device it and the disk cache are the only sources.
+     * (WEFT_BINARY_ONLY=1 in the environment sets binary_only.) */
+    const char *bundle;
 } weft_context_options;
 
 WEFT_API void weft_context_options_defaults(weft_context_options *options);
@@ -145,6 +156,7 @@ WEFT_API weft_status weft_context_create(const weft_context_options *options,
 WEFT_API void weft_context_release(weft_context *context);
 
 /* Number of devices the context uses (1 today). */
+/* (Several when opened with a device list; index 0 is the first listed.) */
 WEFT_API weft_status weft_context_device_count(const weft_context *context,
                                                size_t *count);
 WEFT_API weft_status weft_context_device_info(const weft_context *context,
@@ -158,10 +170,22 @@ typedef struct weft_cache_stats {
     uint64_t builds;        /* compiled from source */
     uint64_t saves;         /* binaries written to disk */
     uint64_t rejected;      /* disk entries found corrupt or stale */
+    uint64_t bundle_hits;   /* loaded from the context's bundle */
 } weft_cache_stats;
 
 WEFT_API weft_status weft_context_cache_stats(const weft_context *context,
                                               weft_cache_stats *stats);
+
+/* Writes an ahead-of-time bundle (what `weft compile` makes): the binary
+ * of every program the context holds for device `device_index`, with that
+ * device's identity and weft's version, to `path` (replaced atomically).
+ * Create the sessions the bundle must serve on a fresh context first: the
+ * context holds exactly their programs. *programs and *bytes (each may be
+ * NULL) receive the entry count and the file size. WEFT_ERR_IO names the
+ * file; WEFT_ERR_OPENCL when the driver gives no binary. */
+WEFT_API weft_status weft_context_write_bundle(weft_context *context, size_t device_index,
+                                               const char *path, size_t *programs,
+                                               uint64_t *bytes);
 
 /* Builds (or loads) every embedded kernel program for the context's device
  * `device_index` and checks a few of them against plain C on random data.
@@ -357,6 +381,9 @@ WEFT_API weft_status weft_graph_load_onnx_memory(const void *bytes, size_t size,
  * A session is a graph compiled for one device of a context: validated,
  * simplified, every node given an implementation, programs built (through
  * the program cache), constants uploaded and intermediate buffers planned.
+ * On a context with several devices each node is placed on one of them
+ * (weft_session_options.placement); a tensor crossing devices is copied,
+ * with events, so that independent branches run at the same time.
  *
  * Thread safety: a session runs on one thread at a time; several sessions,
  * on one context or several, may run at the same time from different
@@ -371,6 +398,29 @@ typedef struct weft_session_options {
      * NULL means WEFT_IMPL from the environment. A forced implementation
      * that cannot run a node makes session creation fail with the reason. */
     const char *force_impl;
+    /* With several devices in the context: which node runs where. NULL
+     * means WEFT_PLACEMENT from the environment, else "auto". Items,
+     * comma-separated: "auto" (minimise the estimated end-to-end time),
+     * "first" (each node on the first device able to run it, starting at
+     * device_index), "alternate" (node i on device i mod N where it can run:
+     * for tests and benchmarks), "all=D" or "NODE=D" (forced; session
+     * creation fails when device D cannot run that node). A node its
+     * preferred device cannot run (no implementation, program build
+     * failure, missing binary) falls back to the next device in the list;
+     * weft_node_info.fallback_reason says why. device_index is the
+     * preferred device (default 0, the first listed). */
+    const char *placement;
+    /* Tuning (`weft tune`): > 0 times, at creation and within this many
+     * seconds, every implementation and tile variant that supports each
+     * node the tuning cache lacks an answer for, keeps the fastest and
+     * saves it in the cache (beside the program cache); 0 uses the cache
+     * only. Tuned choices come after forced implementations and before
+     * cost estimates. WEFT_TUNING=off ignores the cache and the budget. */
+    double tune_seconds;
+    /* A tuning file (weft_tuning_export) whose answers come before the
+     * cache's. A file made for another device or weft version fails
+     * session creation, naming both. NULL: none. */
+    const char *tuning_file;
 } weft_session_options;
 
 WEFT_API void weft_session_options_defaults(weft_session_options *options);
@@ -414,11 +464,37 @@ typedef struct weft_node_info {
     const char *impl;
     const char *device;
     double time_ms;              /* last run's kernel time (start to end, summed); 0 unless profiling */
+    size_t device_index;         /* which of the context's devices runs it */
+    /* Why the node is not on its preferred device (the reason that device
+     * gave), or "" when it is there or placement chose another by cost. */
+    const char *fallback_reason;
+    double start_ms, end_ms;     /* profiling: its first kernel's start and last kernel's end,
+                                    from the run's first start (one timeline per platform) */
+    int tuned;                   /* impl (and variant) came from the tuning cache or file */
+    const char *variant;         /* the tuned tile variant, NULL for the implementation's own */
 } weft_node_info;
 
 WEFT_API weft_status weft_session_node_count(const weft_session *session, size_t *count);
 WEFT_API weft_status weft_session_node_info(const weft_session *session, size_t index,
                                             weft_node_info *info);
+
+/* ---- Tuning -------------------------------------------------------------------
+ * Tuning results (see weft_session_options.tune_seconds) live in the
+ * cache folder, one entry per device (name, vendor, driver and platform
+ * versions) and weft version. They move between machines with the same
+ * device as a small text file.
+ */
+/* Writes the tuning cache entry of the context's device `device_index`
+ * to `path` (replaced atomically); a device without one gives a file
+ * with no entries. WEFT_ERR_IO names the file. */
+WEFT_API weft_status weft_tuning_export(weft_context *context, size_t device_index,
+                                        const char *path);
+/* Merges the tuning file at `path` into the cache entry of device
+ * `device_index`. WEFT_ERR_IO refuses a malformed or truncated file, or
+ * one made for another device or weft version (naming both);
+ * WEFT_ERR_UNSUPPORTED when the context's cache is off. */
+WEFT_API weft_status weft_tuning_import(weft_context *context, size_t device_index,
+                                        const char *path);
 
 #ifdef __cplusplus
 }

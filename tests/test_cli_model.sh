@@ -278,5 +278,41 @@ if run 0 demo "$digits"; then
     has '^latency per image: median [0-9.]+ ms' 'demo: latency'
 fi
 
+# ---- tune -----------------------------------------------------------------------
+# A few seconds of tuning on the digits model (its own cache folder): the
+# per-node report, a second run finding the results in the cache, export
+# and import, a file for another device refused, bench marking tuned nodes.
+usage_error tune
+usage_error tune "$digits/digits.onnx" --budget soon
+usage_error tune "$digits/digits.onnx" --frobnicate
+saved_cache=${WEFT_CACHE_DIR:-}
+export WEFT_CACHE_DIR="$tmp/tune-cache"
+if run 0 tune "$digits/digits.onnx" --budget 15 --export "$tmp/tuning.txt"; then
+    has '^device: ' 'tune: device'
+    has "^Conv '/stem/stem.0/Conv' \[1,1,8,8\] \[16,1,3,3\]c \[16\]c: " 'tune: a node with its shapes'
+    has '^  direct +- ' 'tune: the default candidate of a Conv'
+    has '^6 distinct nodes with several candidates: [0-9]+ tuned, 0 from the cache, [0-9]+ left untuned' \
+        'tune: the summary'
+    has "^exported the tuning cache to '" 'tune: export'
+fi
+if run 0 tune "$digits/digits.onnx" --budget 0; then
+    has '^6 distinct nodes with several candidates: 0 tuned, [0-9]+ from the cache' 'tune again: cached'
+fi
+# (Nodes whose candidates all ran within the budget have results: at least
+# the first unless the device compiles very slowly.)
+if grep -Eq '^[0-9a-f]{64} ' "$tmp/tuning.txt" 2>/dev/null; then
+    if run 0 bench "$digits/digits.onnx" --per-layer --iters 2 --warmup 1; then
+        has '\*' 'bench --per-layer: a tuned node marked'
+    fi
+    export WEFT_CACHE_DIR="$tmp/tune-cache-2"
+    if run 0 tune --import "$tmp/tuning.txt"; then
+        has "^imported '" 'tune --import'
+    fi
+    sed 's/^device .*/device Some Other Device/' "$tmp/tuning.txt" >"$tmp/other.txt"
+    failure 'WEFT_ERR_IO.*another device' tune --import "$tmp/other.txt"
+fi
+failure 'WEFT_ERR_IO' tune --import "$tmp/no-such-file.txt"
+if [ -n "$saved_cache" ]; then export WEFT_CACHE_DIR="$saved_cache"; else unset WEFT_CACHE_DIR; fi
+
 echo "test_cli_model: $((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

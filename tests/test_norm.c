@@ -9,7 +9,7 @@
  *    on the host) and as graph inputs (formed in the kernel);
  *  - LRN: sizes 1 to 5 (even sizes too: ONNX sums floor((size-1)/2)
  *    channels before and ceil((size-1)/2) after), default and other alpha,
- *    beta, bias, channels 1 to 33;
+ *    beta, bias, channels 1 to 33; both implementations (lrn, lrn_walk);
  *  - InstanceNormalization, GroupNormalization (groups 1, some, C; scale
  *    and bias per channel [C] and per group [num_groups]), and
  *    LayerNormalization (1, 2, 3 trailing axes, a middle axis, axis 0;
@@ -206,10 +206,17 @@ static void run_lrn(void **state, const shape *sh, int64_t size, const lrn_attrs
     }
     char dims[64], label[200];
     format_shape(sh, dims, sizeof dims);
-    snprintf(label, sizeof label, "LRN %s size %lld alpha %g beta %g bias %g %s", dims,
-             (long long)size, a->given ? (double)a->alpha : 1e-4,
-             a->given ? (double)a->beta : 0.75, a->given ? (double)a->bias : 1.0, what);
-    run_op_case(*state, &k, label);
+    /* each implementation: lrn (one element per work-item) and lrn_walk
+     * (16 positions per work-item: rows shorter, longer, not a multiple) */
+    static const char *const impls[] = {"LRN:lrn", "LRN:lrn_walk"};
+    for (size_t i = 0; i < COUNT(impls); i++) {
+        k.impl = impls[i];
+        snprintf(label, sizeof label, "LRN %s size %lld alpha %g beta %g bias %g %s [%s]", dims,
+                 (long long)size, a->given ? (double)a->alpha : 1e-4,
+                 a->given ? (double)a->beta : 0.75, a->given ? (double)a->bias : 1.0, what,
+                 impls[i]);
+        run_op_case(*state, &k, label);
+    }
 }
 
 static void lrn_grid(void **state, const shape *shapes, size_t count, const char *what)

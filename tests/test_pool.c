@@ -25,7 +25,10 @@
  * repeated indices (the last wins on both sides), indices outside the
  * output (dropped by the kernel, refused by the reference), and a MaxPool
  * -> MaxUnpool round trip that checks, with the indices the device
- * computed, that every maximum is back at its place and zeros elsewhere.
+ * computed, that every maximum is back at its place and zeros elsewhere;
+ * each case by each implementation that takes it (max_unpool, and
+ * max_unpool_rows where the windows tile the output: with repeated or
+ * outside indices it falls back to the three passes).
  *
  * Tolerances, |got - want| <= atol + rtol * |want|; the reference sums in
  * double and rounds once, so the bounds are the kernels' own float error
@@ -683,6 +686,9 @@ static const unpool_geom unpool_geoms[] = {
     U("3-D output_shape", 3, 1, 1, .in = {2, 3, 2}, .k = {2, 2, 2}, .s = {2, 2, 2},
       .out = {5, 6, 5}),
     U("repeated indices", 2, 1, 3, .in = {6, 5}, .k = {2, 2}, .s = {2, 2}, .repeats = 1),
+    U("2x2 s2 wide", 2, 1, 4, .in = {5, 37}, .k = {2, 2}, .s = {2, 2}),
+    U("3x2 s3x2 output_shape 9x6", 2, 2, 2, .in = {3, 3}, .k = {3, 2}, .s = {3, 2},
+      .out = {9, 6}),
     U("repeated indices output_shape", 2, 2, 1, .in = {4, 4}, .k = {3, 3}, .s = {2, 2},
       .out = {9, 10}, .repeats = 1),
 };
@@ -758,6 +764,20 @@ static void run_unpool(void **state, const unpool_geom *u, const char *what)
     if (u->pads_given)
         c.attrs[a++] = ints_attr("pads", u->pads, 2 * u->sp);
     run_op_case(*state, &c, label);
+    /* max_unpool_rows too where its windows tile the output (with
+     * repeats, its fallback to the three passes) */
+    int tiles = u->sp == 2 && !u->pads_given;
+    for (int i = 0; i < u->sp; i++)
+        tiles = tiles && u->k[i] == u->s[i] && (!u->out[0] || u->out[i] == u->in[i] * u->k[i]);
+    static const char *const impls[] = {"MaxUnpool:max_unpool", "MaxUnpool:max_unpool_rows"};
+    for (size_t i = 0; i < COUNT(impls); i++) {
+        if (i == 1 && !tiles)
+            continue;
+        char forced[200];
+        snprintf(forced, sizeof forced, "%s [%s]", label, impls[i]);
+        c.impl = impls[i];
+        run_op_case(*state, &c, forced);
+    }
     free(idx);
 }
 

@@ -19,6 +19,8 @@
  *  - the opset 10 form (X, scales) and Upsample (opset 7 attribute, opset
  *    9 input);
  *  - work-groups capped at 1 and 3 items (WEFT_TEST_MAX_LOCAL);
+ *  - integer-factor nearest upsampling with each of its two kernels
+ *    preferred (WEFT_TEST_RESIZE_PATH);
  *  - error paths: their status and message.
  * Also run under oclgrind; the larger cases run only outside it.
  *
@@ -429,6 +431,45 @@ static void test_forced_local(void **state)
     op_test_force(NULL, NULL);
 }
 
+/* Integer-factor nearest upsampling (resize_nearest_rows where its tables
+ * pick y / factor) with each path preferred (WEFT_TEST_RESIZE_PATH): the
+ * factors 2x2, 1x3 (W only), 3x1 (H only), 2x16 on 2-D to 5-D tensors, rows
+ * wider than 16 and narrower, every nearest_mode under three coordinate
+ * modes (some pick y / factor, some do not and take the tables), Upsample. */
+static void test_nearest_rows(void **state)
+{
+    static const char *const paths[] = {"rows", "table"};
+    static const char *const some_coords[] = {"asymmetric", "half_pixel", "align_corners"};
+    const rz_spec shapes[] = {
+        {.rank = 4, .dims = {1, 3, 5, 37}, .nscales = 4, .scales = {1, 1, 2, 2}},
+        {.rank = 4, .dims = {2, 2, 3, 7}, .nscales = 4, .scales = {1, 1, 1, 3}},
+        {.rank = 3, .dims = {2, 4, 9}, .nscales = 3, .scales = {1, 3, 1}},
+        {.rank = 5, .dims = {1, 2, 2, 3, 4}, .nscales = 5, .scales = {1, 1, 1, 2, 16}},
+        {.rank = 2, .dims = {3, 20}, .nscales = 2, .scales = {2, 2}},
+    };
+    for (size_t p = 0; p < COUNT(paths); p++) {
+        setenv("WEFT_TEST_RESIZE_PATH", paths[p], 1);
+        for (size_t i = 0; i < (test_under_oclgrind() ? 2 : COUNT(shapes)); i++)
+            for (size_t k = 0; k < COUNT(some_coords); k++)
+                for (size_t r = 0; r < COUNT(roundings); r++) {
+                    if (test_under_oclgrind() && r != k)
+                        continue;
+                    rz_spec sp = shapes[i];
+                    sp.mode = "nearest";
+                    sp.coord = some_coords[k];
+                    sp.nearest = roundings[r];
+                    char label[200];
+                    snprintf(label, sizeof label, "nearest rows %s shape %zu %s %s", paths[p],
+                             i, some_coords[k], roundings[r]);
+                    run_spec(state, &sp, label);
+                }
+        rz_spec up = {.rank = 4, .dims = {1, 2, 4, 18}, .nscales = 4, .scales = {1, 1, 2, 2},
+                      .mode = "nearest", .form = FORM_UPSAMPLE_9};
+        run_spec(state, &up, paths[p]);
+    }
+    unsetenv("WEFT_TEST_RESIZE_PATH");
+}
+
 static void test_big(void **state)
 {
     if (test_under_oclgrind()) {
@@ -705,6 +746,7 @@ int main(void)
         cmocka_unit_test_teardown(test_forced_local, op_test_unforce),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_wide_filter_unsupported),
+        cmocka_unit_test(test_nearest_rows),
         cmocka_unit_test(test_big),
     };
     return cmocka_run_group_tests(tests, op_test_setup, op_test_teardown);

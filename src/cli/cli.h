@@ -23,6 +23,8 @@ extern const weft_cli_command weft_cmd_run;
 extern const weft_cli_command weft_cmd_bench;
 extern const weft_cli_command weft_cmd_check;
 extern const weft_cli_command weft_cmd_demo;
+extern const weft_cli_command weft_cmd_compile;
+extern const weft_cli_command weft_cmd_tune;
 
 /* Prints "weft: <message>" and the command's usage to stderr; returns 2. */
 int weft_cli_usage_error(const weft_cli_command *cmd, const char *fmt, ...)

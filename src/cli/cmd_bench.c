@@ -18,8 +18,14 @@ static const char usage[] =
     "Times whole runs of a model (inputs written, every node run, outputs read)\n"
     "and prints the median, min and max latency and the throughput.\n\n"
     "  --device SEL      device selector (default: WEFT_DEVICE, else auto)\n"
+    "  --devices LIST    several devices in order of preference (\"gpu,cpu\", \"0,1\"):\n"
+    "                    each node runs on one of them (see README, multi-device)\n"
+    "  --bundle FILE     programs from a bundle made by 'weft compile' (default:\n"
+    "                    WEFT_BUNDLE); refused if made for another device/version\n"
     "  --warmup N        untimed runs first (default 3)\n"
     "  --iters N         timed runs (default 20)\n"
+    "  --startup         also the start-up time: model load, inputs, context, session\n"
+    "                    creation and the first run (WEFT_LOG=info: more detail)\n"
     "  --per-layer       also a table of the nodes sorted by their mean device time\n"
     "                    (OpenCL profiling), with op, implementation, share of the\n"
     "                    total and GFLOP/s\n"
@@ -34,6 +40,7 @@ typedef struct bench_opts {
     const char *model, *device, *json, *trace;
     long warmup, iters;
     int per_layer;
+    int startup;
     char **specs;
     size_t spec_count;
 } bench_opts;
@@ -51,6 +58,8 @@ typedef struct bench_result {
     size_t node_count;
     double median, min, max, mean;
     int64_t batch;
+    size_t devices;    /* of the context: > 1 adds device columns and rows */
+    double first_run_ms;
 } bench_result;
 
 static double now_ms(void)
@@ -77,9 +86,14 @@ static int parse_args(int argc, char **argv, bench_opts *o)
     const char *value;
     const weft_cli_command *cmd = &weft_cmd_bench;
     for (int i = 1; i < argc; i++) {
-        if (weft_cli_option(argc, argv, &i, "--device", &value)) {
+        if (weft_cli_option(argc, argv, &i, "--device", &value) ||
+            weft_cli_option(argc, argv, &i, "--devices", &value)) {
             if (!(o->device = value))
                 return weft_cli_usage_error(cmd, "--device needs a selector");
+        } else if (weft_cli_option(argc, argv, &i, "--bundle", &value)) {
+            if (!value)
+                return weft_cli_usage_error(cmd, "--bundle needs a file");
+            weft_cli_set_bundle(value);
         } else if (weft_cli_option(argc, argv, &i, "--warmup", &value)) {
             if (!weft_cli_parse_int(value, 0, 1000000, &o->warmup))
                 return weft_cli_usage_error(cmd, "--warmup needs a count from 0 to 1000000");
@@ -96,6 +110,8 @@ static int parse_args(int argc, char **argv, bench_opts *o)
             if (!value)
                 return weft_cli_usage_error(cmd, "--input needs NAME=FILE");
             o->specs[o->spec_count++] = (char *)value;
+        } else if (strcmp(argv[i], "--startup") == 0) {
+            o->startup = 1;
         } else if (strcmp(argv[i], "--per-layer") == 0) {
             o->per_layer = 1;
         } else if (argv[i][0] == '-') {
@@ -123,6 +139,8 @@ static weft_status measure(weft_session *s, const bench_opts *o, const weft_cli_
         double t0 = now_ms();
         st = weft_session_run(s, in->t, in->count, out->t, out->count);
         double t1 = now_ms();
+        if (it == 0)
+            r->first_run_ms = t1 - t0;
         long k = it - o->warmup;
         if (st != WEFT_OK || k < 0) {
             /* warmup */
@@ -175,6 +193,15 @@ static void summarize(const weft_graph *g, weft_session *s, const bench_opts *o,
     }
 }
 
+/* "im2col", or "im2col*" / "im2col*8x16x2" when tuning chose it (and its tiles). */
+static const char *impl_label(const weft_node_info *info, char *buf, size_t cap)
+{
+    if (!info->tuned)
+        return info->impl;
+    snprintf(buf, cap, "%s*%s", info->impl, info->variant ? info->variant : "");
+    return buf;
+}
+
 static void print_layers(const bench_result *r)
 {
     layer *sorted = malloc((r->node_count ? r->node_count : 1) * sizeof *sorted);
@@ -190,16 +217,75 @@ static void print_layers(const bench_result *r)
         if ((int)strlen(sorted[k].info.name) > w)
             w = (int)strlen(sorted[k].info.name);
     printf("\nper layer (mean device time over the timed runs, from OpenCL profiling):\n");
-    printf("  %-*s %-18s %-12s %10s %7s %9s\n", w, "NODE", "OP", "IMPL", "TIME ms", "SHARE",
-           "GFLOP/s");
+    printf("  %-*s %-18s %-12s %10s %7s %9s%s\n", w, "NODE", "OP", "IMPL", "TIME ms", "SHARE",
+           "GFLOP/s", r->devices > 1 ? "  DEV" : "");
     for (size_t k = 0; k < r->node_count; k++) {
         const layer *l = &sorted[k];
-        printf("  %-*s %-18s %-12s %10.4f %6.1f%% %9.2f\n", w, l->info.name, l->info.op,
-               l->info.impl, l->mean_ms, total > 0 ? 100 * l->mean_ms / total : 0,
+        char label[96];
+        printf("  %-*s %-18s %-12s %10.4f %6.1f%% %9.2f", w, l->info.name, l->info.op,
+               impl_label(&l->info, label, sizeof label), l->mean_ms, total > 0 ? 100 * l->mean_ms / total : 0,
                l->mean_ms > 0 ? l->flops / (l->mean_ms * 1e6) : 0);
+        if (r->devices > 1)
+            printf("  %3zu", l->info.device_index);
+        printf("\n");
     }
     printf("  %-*s %-18s %-12s %10.4f %6.1f%%\n", w, "total", "", "", total, 100.0);
+    for (size_t k = 0; k < r->node_count; k++)
+        if (sorted[k].info.tuned) {
+            printf("  (* chosen by tuning, with its tile variant: see 'weft tune')\n");
+            break;
+        }
     free(sorted);
+}
+
+/* The last timed run as one row per device queue: its nodes by start
+ * time, each with its start and end in ms from the run's first kernel
+ * (OpenCL profiling). Devices of one platform share a clock. */
+static void print_timeline(weft_context *ctx, const bench_result *r)
+{
+    printf("\ntimeline of the last run (one row per device queue; node start-end ms):\n");
+    for (size_t d = 0; d < r->devices; d++) {
+        weft_device_info info;
+        if (weft_context_device_info(ctx, d, &info) != WEFT_OK)
+            break;
+        printf("  device %zu (%s):", d, info.name);
+        double after = -1;
+        for (;;) {
+            /* the next node of this device by start time */
+            const layer *next = NULL;
+            for (size_t k = 0; k < r->node_count; k++) {
+                const layer *l = &r->layers[k];
+                if (l->info.device_index != d || l->info.end_ms <= 0 || l->info.start_ms <= after)
+                    continue;
+                if (!next || l->info.start_ms < next->info.start_ms)
+                    next = l;
+            }
+            if (!next)
+                break;
+            printf(" %s [%.3f-%.3f]", next->info.name, next->info.start_ms, next->info.end_ms);
+            after = next->info.start_ms;
+        }
+        printf("\n");
+    }
+}
+
+/* Where a start goes: the first run includes the driver's code generation
+ * at first launch (PoCL makes a work-group function per kernel and local
+ * size then), so it is often far slower than the runs after it. */
+static void print_startup(weft_context *ctx, double load_ms, double inputs_ms,
+                          double context_ms, double session_ms, double first_ms)
+{
+    weft_cache_stats c = {0};
+    weft_context_cache_stats(ctx, &c);
+    printf("\nstart-up (ms): load %.1f, inputs %.1f, context %.1f, session %.1f, first run "
+           "%.1f; total %.1f\n",
+           load_ms, inputs_ms, context_ms, session_ms, first_ms,
+           load_ms + inputs_ms + context_ms + session_ms + first_ms);
+    printf("programs: %llu built, %llu from disk, %llu from the bundle, %llu from memory, "
+           "%llu saved, %llu rejected\n",
+           (unsigned long long)c.builds, (unsigned long long)c.disk_hits,
+           (unsigned long long)c.bundle_hits, (unsigned long long)c.memory_hits,
+           (unsigned long long)c.saves, (unsigned long long)c.rejected);
 }
 
 static int write_json(const char *path, const bench_opts *o, const bench_result *r,
@@ -234,6 +320,7 @@ static int write_json(const char *path, const bench_opts *o, const bench_result 
         weft_json_string(f, l->info.op);
         fprintf(f, ", \"impl\": ");
         weft_json_string(f, l->info.impl);
+        fprintf(f, ", \"tuned\": %s", l->info.tuned ? "true" : "false");
         fprintf(f, ", \"flops\": %.0f", l->flops);
         if (profiling)
             fprintf(f, ", \"time_ms\": %.6f, \"share\": %.6f, \"gflops\": %.4f", l->mean_ms,
@@ -268,25 +355,36 @@ static int write_trace(const char *path, const bench_opts *o, const bench_result
                "\"args\": {\"name\": ");
     weft_json_string(f, r->device);
     fprintf(f, "}}");
+    /* Several devices: one row (tid 2 + device index) per device queue. */
+    for (size_t d = 1; d < r->devices; d++)
+        fprintf(f, ",\n  {\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %zu, "
+                   "\"args\": {\"name\": \"device %zu queue\"}}",
+                2 + d, d);
     double ts = 0;
     for (long i = 0; i < o->iters; i++) {
         fprintf(f, ",\n  {\"name\": \"run %ld\", \"cat\": \"run\", \"ph\": \"X\", \"pid\": 1, "
                    "\"tid\": 1, \"ts\": %.3f, \"dur\": %.3f}",
                 i, ts * 1e3, r->wall_ms[i] * 1e3);
-        double at = ts;
+        double at = ts, at_dev[16];
+        for (size_t d = 0; d < 16; d++)
+            at_dev[d] = ts;
         for (size_t k = 0; k < r->node_count; k++) {
             const layer *l = &r->layers[k];
             double dur = r->node_ms[(size_t)i * r->node_count + k];
+            size_t dev = l->info.device_index < 16 ? l->info.device_index : 15;
+            if (r->devices > 1)
+                at = at_dev[dev];
             fprintf(f, ",\n  {\"name\": ");
             weft_json_string(f, l->info.name);
             fprintf(f, ", \"cat\": ");
             weft_json_string(f, l->info.op);
-            fprintf(f, ", \"ph\": \"X\", \"pid\": 1, \"tid\": 2, \"ts\": %.3f, \"dur\": %.3f, "
+            fprintf(f, ", \"ph\": \"X\", \"pid\": 1, \"tid\": %zu, \"ts\": %.3f, \"dur\": %.3f, "
                        "\"args\": {\"impl\": ",
-                    at * 1e3, dur * 1e3);
+                    2 + (r->devices > 1 ? dev : 0), at * 1e3, dur * 1e3);
             weft_json_string(f, l->info.impl);
             fprintf(f, ", \"flops\": %.0f}}", l->flops);
             at += dur;
+            at_dev[dev] = at;
         }
         ts += r->wall_ms[i];
     }
@@ -320,19 +418,25 @@ static int run(int argc, char **argv)
     weft_session_options so;
     weft_session_options_defaults(&so);
     so.profiling = profiling;
+    double t_start = now_ms();
     weft_status st = weft_cli_load_model(o.model, &g);
+    double t_loaded = now_ms();
     if (st == WEFT_OK)
         st = weft_cli_inputs_load(g, o.specs, o.spec_count, 1, &in);
+    double t_inputs = now_ms();
     if (st == WEFT_OK)
         st = weft_cli_context(o.device, profiling, &ctx);
+    double t_context = now_ms();
     if (st == WEFT_OK)
         st = weft_session_create(ctx, g, &so, &s);
+    double t_session = now_ms();
     if (st == WEFT_OK)
         st = weft_cli_outputs_alloc(s, &out);
     if (st == WEFT_OK)
         st = weft_session_node_count(s, &r.node_count);
     if (st == WEFT_OK) {
         weft_cli_device_name(ctx, r.device, sizeof r.device);
+        weft_context_device_count(ctx, &r.devices);
         r.wall_ms = calloc((size_t)o.iters, sizeof *r.wall_ms);
         r.node_ms = calloc((size_t)o.iters * (r.node_count ? r.node_count : 1), sizeof *r.node_ms);
         r.layers = calloc(r.node_count ? r.node_count : 1, sizeof *r.layers);
@@ -350,8 +454,13 @@ static int run(int argc, char **argv)
         printf("latency: median %.3f ms, min %.3f ms, max %.3f ms\n", r.median, r.min, r.max);
         printf("throughput: %.1f inferences/s (batch %lld)\n",
                r.median > 0 ? (double)r.batch * 1e3 / r.median : 0, (long long)r.batch);
+        if (o.startup)
+            print_startup(ctx, t_loaded - t_start, t_inputs - t_loaded, t_context - t_inputs,
+                          t_session - t_context, r.first_run_ms);
         if (o.per_layer)
             print_layers(&r);
+        if (o.trace)
+            print_timeline(ctx, &r);
         rc = WEFT_EXIT_OK;
         if (o.json && !write_json(o.json, &o, &r, profiling))
             rc = WEFT_EXIT_FAILURE;

@@ -26,6 +26,10 @@ static const char usage[] =
     "1e-3 |reference|; integers exactly) in execution order, and reports the\n"
     "first node that diverges. Exit status 1 when one does.\n\n"
     "  --device SEL      device selector (default: WEFT_DEVICE, else auto)\n"
+    "  --devices LIST    several devices in order of preference (\"gpu,cpu\", \"0,1\"):\n"
+    "                    each node runs on one of them (see README, multi-device)\n"
+    "  --bundle FILE     programs from a bundle made by 'weft compile' (default:\n"
+    "                    WEFT_BUNDLE); refused if made for another device/version\n"
     "  --input NAME=FILE an input from a file (see 'weft run --help'); inputs not\n"
     "                    given are uniform random in [-1, 1) with a fixed seed\n";
 
@@ -195,9 +199,15 @@ static int run(int argc, char **argv)
     }
     int rc = -1;
     for (int i = 1; i < argc && rc < 0; i++) {
-        if (weft_cli_option(argc, argv, &i, "--device", &value)) {
+        if (weft_cli_option(argc, argv, &i, "--device", &value) ||
+            weft_cli_option(argc, argv, &i, "--devices", &value)) {
             if (!(device = value))
                 rc = weft_cli_usage_error(&weft_cmd_check, "--device needs a selector");
+        } else if (weft_cli_option(argc, argv, &i, "--bundle", &value)) {
+            if (!value)
+                rc = weft_cli_usage_error(&weft_cmd_check, "--bundle needs a file");
+            else
+                weft_cli_set_bundle(value);
         } else if (weft_cli_option(argc, argv, &i, "--input", &value)) {
             if (!value)
                 rc = weft_cli_usage_error(&weft_cmd_check, "--input needs NAME=FILE");

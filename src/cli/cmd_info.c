@@ -11,7 +11,10 @@ static const char usage[] =
     "multiply-accumulates of one run, and the implementation and device each\n"
     "node gets on the chosen device (after weft's graph simplifications).\n\n"
     "  --device SEL   device selector (default: WEFT_DEVICE, else auto);\n"
-    "                 see 'weft devices --help'\n";
+    "                 see 'weft devices --help'\n"
+    "  --devices LIST several devices in order of preference (\"gpu,cpu\", \"0,1\"):\n"
+    "                 the DEVICE column says where each node runs, and why when\n"
+    "                 it fell back from the first device\n";
 
 static void print_values(const weft_graph *g, const char *title, const int *list, size_t count)
 {
@@ -82,9 +85,13 @@ static void print_placement(const weft_graph *g, weft_session *s)
             break;
         const weft_node *n = weft_cli_find_node(g, info.name);
         const weft_value *y = n ? weft_node_output(g, n, 0) : NULL;
-        printf("  %3zu  %-*s %-18s %-12s %-14s %10llu  %s\n", i, w, info.name, info.op, info.impl,
-               y && y->shape_known ? weft_shape_str(&y->shape).s : "-",
-               n ? (unsigned long long)weft_cli_node_macs(g, n) : 0ull, info.device);
+        printf("  %3zu  %-*s %-18s %-12s %-14s %10llu  %zu %s\n", i, w, info.name, info.op,
+               info.impl, y && y->shape_known ? weft_shape_str(&y->shape).s : "-",
+               n ? (unsigned long long)weft_cli_node_macs(g, n) : 0ull, info.device_index,
+               info.device);
+        if (info.fallback_reason && *info.fallback_reason)
+            printf("  %3s  fell back to device %zu: %s\n", "", info.device_index,
+                   info.fallback_reason);
     }
 }
 
@@ -92,7 +99,8 @@ static int run(int argc, char **argv)
 {
     const char *model = NULL, *device = NULL, *value;
     for (int i = 1; i < argc; i++) {
-        if (weft_cli_option(argc, argv, &i, "--device", &value)) {
+        if (weft_cli_option(argc, argv, &i, "--device", &value) ||
+            weft_cli_option(argc, argv, &i, "--devices", &value)) {
             if (!value)
                 return weft_cli_usage_error(&weft_cmd_info, "--device needs a selector");
             device = value;

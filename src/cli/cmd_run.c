@@ -17,7 +17,11 @@ static const char usage[] =
     "                     model with one input, --input FILE is enough. Every\n"
     "                     input must be given.\n"
     "  --output-dir DIR   also write each output as DIR/NAME.npy (DIR is created)\n"
-    "  --device SEL       device selector (default: WEFT_DEVICE, else auto)\n";
+    "  --device SEL       device selector (default: WEFT_DEVICE, else auto)\n"
+    "  --devices LIST     several devices in order of preference (\"gpu,cpu\", \"0,1\"):\n"
+    "                     each node runs on one of them (see README, multi-device)\n"
+    "  --bundle FILE      programs from a bundle made by 'weft compile' (default:\n"
+    "                     WEFT_BUNDLE); refused if made for another device/version\n";
 
 static void print_summary(const weft_tensor *t)
 {
@@ -111,9 +115,15 @@ static int run(int argc, char **argv)
     }
     int rc = -1;
     for (int i = 1; i < argc && rc < 0; i++) {
-        if (weft_cli_option(argc, argv, &i, "--device", &value)) {
+        if (weft_cli_option(argc, argv, &i, "--device", &value) ||
+            weft_cli_option(argc, argv, &i, "--devices", &value)) {
             if (!(device = value))
                 rc = weft_cli_usage_error(&weft_cmd_run, "--device needs a selector");
+        } else if (weft_cli_option(argc, argv, &i, "--bundle", &value)) {
+            if (!value)
+                rc = weft_cli_usage_error(&weft_cmd_run, "--bundle needs a file");
+            else
+                weft_cli_set_bundle(value);
         } else if (weft_cli_option(argc, argv, &i, "--input", &value)) {
             if (!value)
                 rc = weft_cli_usage_error(&weft_cmd_run, "--input needs NAME=FILE");

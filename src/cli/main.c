@@ -13,6 +13,8 @@ static const weft_cli_command *const commands[] = {
     &weft_cmd_bench,
     &weft_cmd_check,
     &weft_cmd_demo,
+    &weft_cmd_compile,
+    &weft_cmd_tune,
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
@@ -27,6 +29,7 @@ static void print_usage(FILE *out)
     fprintf(out, "\n'weft COMMAND --help' describes a command.\n"
                  "Environment: WEFT_DEVICE (device selector), WEFT_CACHE_DIR, WEFT_CACHE=off,\n"
                  "WEFT_CACHE_TRACE=1, WEFT_CL_DIR (kernel sources), WEFT_LOG=info|debug.\n");
+    fprintf(out, "WEFT_BUNDLE (a bundle from 'weft compile'), WEFT_BINARY_ONLY=1.\n");
 }
 
 int weft_cli_is_help(const char *arg)

@@ -62,12 +62,21 @@ weft_status weft_cli_load_model(const char *path, weft_graph **graph)
     return WEFT_OK;
 }
 
+/* One bundle per process: the commands take one --bundle each. */
+static const char *cli_bundle;
+
+void weft_cli_set_bundle(const char *path)
+{
+    cli_bundle = path;
+}
+
 weft_status weft_cli_context(const char *device, int profiling, weft_context **ctx)
 {
     weft_context_options options;
     weft_context_options_defaults(&options);
     options.device = device;
     options.profiling = profiling;
+    options.bundle = cli_bundle;
     return weft_context_create(&options, ctx);
 }
 
@@ -79,6 +88,14 @@ void weft_cli_device_name(weft_context *ctx, char *buf, size_t cap)
     else
         snprintf(buf, cap, "%s (%s, %s)", info.name, weft_device_type_name(info.type),
                  info.platform_name);
+    /* A device list: the others too, by index. */
+    size_t count = 1;
+    weft_context_device_count(ctx, &count);
+    for (size_t d = 1; d < count && weft_context_device_info(ctx, d, &info) == WEFT_OK; d++) {
+        size_t at = strlen(buf);
+        snprintf(buf + at, cap - at, "%s; device %zu: %s (%s)", d == 1 ? " as device 0" : "", d,
+                 info.name, weft_device_type_name(info.type));
+    }
 }
 
 const weft_node *weft_cli_find_node(const weft_graph *g, const char *name)

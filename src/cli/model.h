@@ -27,6 +27,9 @@ int weft_cli_parse_int(const char *text, long min, long max, long *out);
 weft_status weft_cli_load_model(const char *path, weft_graph **graph);
 /* A context on the device `device` (NULL: WEFT_DEVICE, else auto). */
 weft_status weft_cli_context(const char *device, int profiling, weft_context **ctx);
+/* The bundle (--bundle FILE) every later weft_cli_context loads; NULL:
+ * WEFT_BUNDLE, else none. */
+void weft_cli_set_bundle(const char *path);
 /* "NAME (TYPE, PLATFORM)" of the context's device. */
 void weft_cli_device_name(weft_context *ctx, char *buf, size_t cap);
 

@@ -60,6 +60,43 @@ static weft_status check_bias(const weft_graph *g, const weft_node *n, int64_t m
     return WEFT_OK;
 }
 
+/* Input 3, internal: the residual addend of a fused Add (src/graph/
+ * pass_fuse_residual.c), allowed only on a node carrying the marker
+ * _weft_residual = 1 that the pass sets, so that a model or a builder
+ * graph with a fourth Conv input is refused as ONNX would refuse it. It
+ * must be float32 of exactly the output's shape (no broadcasting). */
+static weft_status check_residual(const weft_graph *g, const weft_node *n, const weft_shape *out)
+{
+    const weft_value *r = weft_node_input(g, n, 3);
+    int64_t marker;
+    weft_status st = weft_node_attr_int(n, "_weft_residual", 0, &marker);
+    if (st != WEFT_OK)
+        return st;
+    if (n->input_count > 3 && marker != 1)
+        return weft_node_fail(n, WEFT_ERR_GRAPH,
+                              "%zu inputs, expected 2 to 3 (a fourth, the residual of a fused Add, "
+                              "is internal to weft and needs attribute '_weft_residual' = 1)",
+                              n->input_count);
+    if (marker != 0 && marker != 1)
+        return weft_node_fail(n, WEFT_ERR_GRAPH,
+                              "attribute '_weft_residual' = %lld, expected 0 or 1",
+                              (long long)marker);
+    if (marker == 1 && !r)
+        return weft_node_fail(n, WEFT_ERR_GRAPH,
+                              "attribute '_weft_residual' = 1 but input 3 (the residual) is "
+                              "absent");
+    if (!r)
+        return WEFT_OK;
+    if ((st = infer_require_float(n, r, "R")) != WEFT_OK)
+        return st;
+    if (!weft_shape_equal(&r->shape, out))
+        return weft_node_fail(n, WEFT_ERR_SHAPE,
+                              "input 3 (the fused residual, '%s') has shape %s, expected the "
+                              "output's %s",
+                              r->name, weft_shape_str(&r->shape).s, weft_shape_str(out).s);
+    return WEFT_OK;
+}
+
 weft_status weft_infer_conv(weft_graph *g, weft_node *n)
 {
     const weft_value *x = weft_node_input(g, n, 0), *wt = weft_node_input(g, n, 1);
@@ -94,6 +131,8 @@ weft_status weft_infer_conv(weft_graph *g, weft_node *n)
         if ((st = infer_window_out(n, &w, i, x->shape.dims[2 + i], 0, &out.dims[2 + i])) !=
             WEFT_OK)
             return st;
+    if ((st = check_residual(g, n, &out)) != WEFT_OK)
+        return st;
     infer_set_output(g, n, 0, x->dtype, &out);
     return WEFT_OK;
 }

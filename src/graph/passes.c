@@ -173,6 +173,8 @@ weft_status weft_graph_simplify(weft_graph *g)
     if (st == WEFT_OK)
         st = weft_pass_fold_batch_norm(g, &changed);
     if (st == WEFT_OK)
+        st = weft_pass_fuse_residual(g, &changed);
+    if (st == WEFT_OK)
         st = weft_pass_fuse_activation(g, &changed);
     if (st == WEFT_OK)
         st = weft_graph_compact(g);

@@ -42,6 +42,15 @@ weft_status weft_fold_node(weft_graph *g, weft_node *n);
  * BN's output and the BN is marked removed (pass_fold_batch_norm.c). */
 weft_status weft_pass_fold_batch_norm(weft_graph *g, size_t *changed);
 
+/* A residual Add(a, b) — same-shape float32 operands, no broadcasting —
+ * fused into the Conv producing a (or else b) when only the Add reads that
+ * output and the conv has no fused activation yet: the conv gets the other
+ * operand as its internal input 3 and the attribute _weft_residual = 1,
+ * computes act(conv + bias + residual) and writes the Add's output; the
+ * Add is marked removed (pass_fuse_residual.c). Runs before
+ * weft_pass_fuse_activation, so that a Relu after the Add fuses too. */
+weft_status weft_pass_fuse_residual(weft_graph *g, size_t *changed);
+
 /* An activation (Relu, LeakyRelu, Clip with constant bounds, Sigmoid,
  * Tanh, HardSwish) folded into the Conv, ConvTranspose, Gemm or MatMul
  * producing its input, when only it reads that output: the producer gets

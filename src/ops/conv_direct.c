@@ -1,7 +1,7 @@
 /*
  * Conv, direct (cl/conv_direct.cl): every kernel size, stride, padding
  * (asymmetric and auto_pad), dilation and group count over 1 to 3 spatial
- * axes, with the fused bias + activation epilogue of conv_geom.h.
+ * axes, with the fused bias + residual + activation epilogue of conv_geom.h.
  *
  * Each run first writes the zero-bordered copy of X of conv_pad.h into the
  * workspace, split by the strides' phases, so that the main kernel reads
@@ -55,9 +55,9 @@ static int flat_fits(const conv_tile *t)
     return t->rt == 1;
 }
 
-static int env_tile(conv_tile *t)
+/* A tile spec "KT,RT,VW,NV[,FLAT]" (WEFT_CONV_TILE, the variants). */
+static int parse_tile(const char *e, conv_tile *t)
 {
-    const char *e = getenv("WEFT_CONV_TILE");
     conv_tile f = {0};
     int fields = e ? sscanf(e, "%d,%d,%d,%d,%d", &f.kt, &f.rt, &f.vw, &f.nv, &f.flat) : 0;
     if (fields < 4 || f.kt < 1 || f.kt > 32 || f.rt < 1 || f.rt > 32 || f.nv < 1 || f.nv > 8 ||
@@ -68,10 +68,25 @@ static int env_tile(conv_tile *t)
     return 1;
 }
 
-static conv_tile conv_tile_for(const conv_geom *geo, const weft_device_info *d)
+/* The tiles tuning tries (variant k is entry k - 1), per device class:
+ * around the table's choices below. */
+static const char *const cpu_variants[] = {"8,2,16,1", "8,1,16,2", "4,4,16,1", "4,2,16,2",
+                                           "16,1,16,1", "8,1,16,2,1", "4,1,16,2,1", NULL};
+static const char *const other_variants[] = {"4,1,4,1", "4,2,4,1", "4,1,4,2", "8,1,4,1",
+                                             "4,1,8,1", "2,2,4,2", NULL};
+
+static const char *direct_variant(const weft_device_info *d, int k)
+{
+    const char *const *list = conv_cpu_class(d) ? cpu_variants : other_variants;
+    for (int i = 1; *list && i < k; i++)
+        list++;
+    return k >= 1 ? *list : NULL;
+}
+
+static conv_tile conv_tile_for(const conv_geom *geo, const weft_device_info *d, int variant)
 {
     conv_tile t = {0};
-    if (env_tile(&t))
+    if (parse_tile(direct_variant(d, variant), &t) || parse_tile(getenv("WEFT_CONV_TILE"), &t))
         return t;
     if (!conv_cpu_class(d))
         return (conv_tile){.kt = pick_kt(geo->mg, 4), .rt = 1, .vw = 4, .nv = 1};
@@ -106,7 +121,7 @@ static int direct_supports(const weft_graph *g, const weft_node *n, const weft_d
         return 0;
     if (geo.transpose)
         return conv_refuse(why, cap, "not a Conv");
-    conv_tile t = conv_tile_for(&geo, d);
+    conv_tile t = conv_tile_for(&geo, d, 0);
     conv_padded p;
     int64_t count, mt = (geo.mg + t.kt - 1) / t.kt;
     conv_padded_layout(&geo, t.vw * t.nv, t.rt, t.flat, &p);
@@ -207,7 +222,7 @@ static weft_status direct_prepare(weft_prepare *p)
         s->st[i] = (cl_int)s->geo.s[i];
         s->dl[i] = (cl_int)s->geo.d[i];
     }
-    s->tile = conv_tile_for(&s->geo, p->device);
+    s->tile = conv_tile_for(&s->geo, p->device, p->variant);
     conv_padded_layout(&s->geo, s->tile.vw * s->tile.nv, s->tile.rt, s->tile.flat, &s->pd);
     s->mt = (s->geo.mg + s->tile.kt - 1) / s->tile.kt;
     int64_t count;
@@ -249,6 +264,8 @@ static weft_status direct_enqueue(weft_run *r)
     cl_int c = (cl_int)geo->c, cg = (cl_int)geo->cg, mg = (cl_int)geo->mg, m = (cl_int)geo->m;
     cl_int mt = (cl_int)s->mt, g = (cl_int)geo->group;
     cl_int od = (cl_int)geo->out[0], oh = (cl_int)geo->out[1], ow = (cl_int)geo->out[2];
+    /* Without a residual (RESID 0) the kernel never reads res: any buffer. */
+    cl_mem res = geo->epi.residual ? r->inputs[3].mem : r->outputs[0].mem;
     weft_arg args[] = {WEFT_ARG(r->workspace), WEFT_ARG(s->weights), WEFT_ARG(s->bias),
                        WEFT_ARG(r->outputs[0].mem), WEFT_ARG(tiles_w), WEFT_ARG(tiles_h),
                        WEFT_ARG(zcount), WEFT_ARG(dp), WEFT_ARG(zs), WEFT_ARG(row), WEFT_ARG(c),
@@ -257,7 +274,7 @@ static weft_status direct_enqueue(weft_run *r)
                        WEFT_ARG(s->st[0]), WEFT_ARG(s->st[1]), WEFT_ARG(s->st[2]),
                        WEFT_ARG(s->dl[0]), WEFT_ARG(s->dl[1]), WEFT_ARG(s->dl[2]),
                        WEFT_ARG(s->kh), WEFT_ARG(s->kw), WEFT_ARG(wps), WEFT_ARG(cps),
-                       WEFT_ARG(rps), WEFT_ARG(shs)};
+                       WEFT_ARG(rps), WEFT_ARG(shs), WEFT_ARG(res)};
     st = weft_op_set_args(r, s->conv, args, sizeof args / sizeof args[0]);
     if (st != WEFT_OK)
         return st;
@@ -279,4 +296,5 @@ const weft_op_impl weft_impl_conv_direct = {
     .prepare = direct_prepare,
     .enqueue = direct_enqueue,
     .release = direct_release,
+    .variant = direct_variant,
 };

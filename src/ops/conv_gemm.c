@@ -9,10 +9,11 @@
  *                             matrix COL [C * taps, P] of every image into
  *                             the workspace, then Y = W [M, C * taps] * COL.
  * W is the GEMM's A as given (packed once by the engine), images are the
- * engine's batch, and bias + activation are the engine's fused epilogue
- * (conv_geom.h's codes are the engine's). Groups become the engine's
- * second batch index when there is no bias (the engine's bias vector is
- * shared by every batch index, and a group's channels start at g * M/G).
+ * engine's batch, and bias + residual + activation are the engine's fused
+ * epilogue (conv_geom.h's codes are the engine's; the residual is D).
+ * Groups become the engine's second batch index when there is no bias
+ * (the engine's bias vector is shared by every batch index, and a group's
+ * channels start at g * M/G).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,15 @@ static void conv_desc(const conv_geom *geo, int one_by_one, weft_gemm_backend ba
     d->c_batch_stride[0] = (size_t)geo->m * p;
     d->c_batch_stride[1] = mg * p;
     d->bias = geo->has_bias ? WEFT_GEMM_BIAS_ROW : WEFT_GEMM_BIAS_NONE;
+    if (geo->epi.residual) {
+        /* The fused residual is D, laid out like C, beta 1. */
+        d->has_d = 1;
+        d->beta = 1.0f;
+        d->d_row_stride = p;
+        d->d_col_stride = 1;
+        d->d_batch_stride[0] = d->c_batch_stride[0];
+        d->d_batch_stride[1] = d->c_batch_stride[1];
+    }
     d->act = (weft_gemm_act)geo->epi.act;
     d->act_alpha = geo->epi.alpha;
     d->act_beta = geo->epi.beta;
@@ -188,6 +198,7 @@ static weft_status gemm_enqueue(weft_run *r)
         .b = s->one_by_one ? r->inputs[0].mem : r->workspace,
         .c = r->outputs[0].mem,
         .bias = geo->has_bias ? r->inputs[2].mem : NULL,
+        .d = geo->epi.residual ? r->inputs[3].mem : NULL,
         .workspace = r->workspace,
         .workspace_off = s->col_floats,
     };
@@ -203,6 +214,9 @@ static void gemm_release(void *state)
 }
 
 /* The four entries: (1x1 or im2col) x (weft or CLBlast). */
+/* Tiles to tune: the GEMM engine's for its own back end; CLBlast picks its own. */
+#define CONV_GEMM_VARIANT_WEFT_GEMM_WEFT weft_gemm_variant
+#define CONV_GEMM_VARIANT_WEFT_GEMM_CLBLAST NULL
 #define CONV_GEMM_IMPL(ident, label, one, backend)                                              \
     static int ident##_supports(const weft_graph *g, const weft_node *n,                        \
                                 const weft_device_info *d, char *why, size_t cap)               \
@@ -226,6 +240,7 @@ static void gemm_release(void *state)
         .prepare = ident##_prepare,                                                             \
         .enqueue = gemm_enqueue,                                                                \
         .release = gemm_release,                                                                \
+        .variant = CONV_GEMM_VARIANT_##backend,                                                 \
     };
 
 CONV_GEMM_IMPL(conv_gemm1x1, "gemm1x1", 1, WEFT_GEMM_WEFT)

@@ -50,6 +50,22 @@ void conv_epilogue_options(const conv_epilogue *e, weft_options *o)
         define_float(o, "ACT_ALPHA", e->alpha);
     if (e->act == CONV_ACT_CLIP)
         define_float(o, "ACT_BETA", e->beta);
+    if (e->residual)
+        weft_options_define_int(o, "RESID", 1);
+}
+
+/* Input 3, the fused residual (conv_geom.h): float32 of Y's shape. */
+static int read_residual(const weft_graph *g, const weft_node *n, const weft_shape *ys,
+                         conv_epilogue *e, char *why, size_t cap)
+{
+    const weft_value *r = weft_node_input(g, n, 3);
+    if (!r)
+        return 1;
+    if (r->dtype != WEFT_FLOAT32 || !r->shape_known || !weft_shape_equal(&r->shape, ys))
+        return conv_refuse(why, cap, "the fused residual (input 3) must be float32 of Y's shape %s",
+                           weft_shape_str(ys).s);
+    e->residual = 1;
+    return 1;
 }
 
 /* ConvTranspose's output size and beginning pad on one axis, the rules of
@@ -166,7 +182,7 @@ int conv_geom_read(const weft_graph *g, const weft_node *n, conv_geom *geo, char
     int64_t xe = weft_shape_numel(xs), we = weft_shape_numel(ws), ye = weft_shape_numel(ys);
     if (xe < 0 || xe > INT32_MAX || we < 0 || we > INT32_MAX || ye < 0 || ye > INT32_MAX)
         return conv_refuse(why, cap, "tensors above 2^31 - 1 elements");
-    return read_epilogue(n, &geo->epi, why, cap);
+    return read_epilogue(n, &geo->epi, why, cap) && read_residual(g, n, ys, &geo->epi, why, cap);
 }
 
 int64_t conv_geom_taps(const conv_geom *geo)

@@ -24,6 +24,15 @@
  *   _weft_alpha       float: LeakyRelu's alpha [0.01]; Clip's min [-inf]
  *   _weft_beta        float: Clip's max [+inf] (ReLU6: alpha 0, beta 6)
  * The kernels apply bias, then the activation, before the one store.
+ *
+ * The fused residual: a pass that fuses a residual Add into the Conv
+ * producing one of its operands (src/graph/pass_fuse_residual.c) gives the
+ * Conv an internal input 3, R, a float32 tensor of exactly Y's shape, and
+ * the attribute
+ *   _weft_residual    int: 1 (shape inference refuses input 3 without it)
+ * so that Y = act(conv(X) + B + R): the residual is added after the bias
+ * and before the fused activation. conv_geom_read sets epi.residual; an
+ * implementation that does not add R must refuse the node in supports().
  */
 #ifndef WEFT_OPS_CONV_GEOM_H
 #define WEFT_OPS_CONV_GEOM_H
@@ -47,6 +56,7 @@ enum {
 typedef struct conv_epilogue {
     int act;           /* CONV_ACT_* */
     float alpha, beta;
+    int residual;      /* input 3 is added before the activation (RESID 1) */
 } conv_epilogue;
 
 typedef struct conv_geom {
@@ -76,7 +86,8 @@ double conv_geom_macs(const conv_geom *geo);
 /* Elements of the kernel (taps) and the reduction length of one output. */
 int64_t conv_geom_taps(const conv_geom *geo);
 
-/* Emits the epilogue's -D options: ACT, ACT_ALPHA, ACT_BETA. */
+/* Emits the epilogue's -D options: ACT, ACT_ALPHA, ACT_BETA, and RESID 1
+ * with a residual (absent otherwise). */
 void conv_epilogue_options(const conv_epilogue *e, weft_options *o);
 
 /* For supports(): the common checks of every conv implementation —

@@ -47,6 +47,8 @@ static int ct_supports(const weft_graph *g, const weft_node *n, const weft_devic
         return 0;
     if (!geo.transpose)
         return conv_refuse(why, cap, "not a ConvTranspose");
+    if (geo.epi.residual)
+        return conv_refuse(why, cap, "no fused residual (input 3) in the transposed kernel");
     int64_t mt = (geo.mg + pick_kt(geo.mg) - 1) / pick_kt(geo.mg), jt;
     double items = ct_items(&geo, mt, pick_vw(&geo), &jt);
     double packed = (double)geo.group * (double)mt * (double)geo.cg *

@@ -68,7 +68,43 @@ static const tile_row tile_table[] = {
     {0, NULL, 0, {4, 4, 1, 0, 0, 64}},
 };
 
-static gemm_tiles tiles_for(const weft_device_info *d, size_t m, size_t n)
+/* A tile spec, "TMxVWxNV" (the register kernel) or "local:TS" (gemm_local),
+ * applied to *t; 0 when it is not one. */
+static int parse_tiles(const char *spec, gemm_tiles *t)
+{
+    int tm, vw, nv, ts;
+    if (spec && sscanf(spec, "%dx%dx%d", &tm, &vw, &nv) == 3 && tm >= 1 && tm <= 16 &&
+        (vw == 1 || vw == 2 || vw == 4 || vw == 8 || vw == 16) && nv >= 1 && nv <= 4) {
+        t->tm = tm;
+        t->vw = vw;
+        t->nv = nv;
+        t->tm_alt = t->ts = 0;
+        return 1;
+    }
+    if (spec && sscanf(spec, "local:%d", &ts) == 1 && (ts == 16 || ts == 32 || ts == 64)) {
+        t->ts = ts;
+        return 1;
+    }
+    return 0;
+}
+
+/* The tiles tuning tries (weft_gemm_variant), per device class: around
+ * the table's rows, within the accumulator budget above on CPU-class
+ * devices; register and local-memory tiles on others. */
+static const char *const cpu_variants[] = {"8x16x3", "12x16x2", "8x16x2", "6x16x2",
+                                           "4x16x4", "16x16x1", NULL};
+static const char *const other_variants[] = {"4x4x1", "4x4x2", "8x4x2", "4x8x1",
+                                             "local:16", "local:32", "local:64", NULL};
+
+const char *weft_gemm_variant(const weft_device_info *device, int k)
+{
+    const char *const *list = device->type == WEFT_DEVICE_CPU ? cpu_variants : other_variants;
+    for (int i = 1; *list && i < k; i++)
+        list++;
+    return k >= 1 ? *list : NULL;
+}
+
+static gemm_tiles tiles_for(const weft_device_info *d, size_t m, size_t n, int variant)
 {
     gemm_tiles t = {4, 4, 1, 0, 0, 64};
     for (size_t i = 0; i < sizeof tile_table / sizeof *tile_table; i++) {
@@ -81,19 +117,10 @@ static gemm_tiles tiles_for(const weft_device_info *d, size_t m, size_t n)
     }
     if (t.tm_alt && round_up(m, (size_t)t.tm) * 25 > m * 26)
         t.tm = t.tm_alt;
-    /* For tuning and tests: WEFT_GEMM_TILES=TMxVWxNV (the register kernel)
-     * or local:TS (gemm_local) overrides the table. */
-    const char *env = getenv("WEFT_GEMM_TILES");
-    int tm, vw, nv, ts;
-    if (env && sscanf(env, "%dx%dx%d", &tm, &vw, &nv) == 3 && tm >= 1 && tm <= 16 &&
-        (vw == 1 || vw == 2 || vw == 4 || vw == 8 || vw == 16) && nv >= 1 && nv <= 4) {
-        t.tm = tm;
-        t.vw = vw;
-        t.nv = nv;
-        t.tm_alt = t.ts = 0;
-    } else if (env && sscanf(env, "local:%d", &ts) == 1 && (ts == 16 || ts == 32 || ts == 64)) {
-        t.ts = ts;
-    }
+    /* A tuned variant, or for tuning by hand and tests WEFT_GEMM_TILES,
+     * overrides the table. */
+    if (!parse_tiles(weft_gemm_variant(d, variant), &t))
+        parse_tiles(getenv("WEFT_GEMM_TILES"), &t);
     return t;
 }
 
@@ -222,7 +249,7 @@ static weft_status pack_constant(weft_prepare *p, const weft_gemm_operand *o, in
 
 static weft_status prepare_weft(weft_prepare *p, const weft_gemm_desc *d, weft_gemm_plan *plan)
 {
-    gemm_tiles t = tiles_for(p->device, d->m, d->n);
+    gemm_tiles t = tiles_for(p->device, d->m, d->n, p->variant);
     weft_status st;
     if (t.ts) {
         /* gemm_local when the device takes its work-groups, else the

@@ -155,4 +155,10 @@ double weft_gemm_cost(const weft_gemm_desc *desc, const weft_device_info *device
 /* NULL-safe; frees nothing the session owns. */
 void weft_gemm_plan_release(weft_gemm_plan *plan);
 
+/* The engine's tile variants for tuning (weft_op_impl.variant): the name
+ * of variant k >= 1 on this device, NULL past the last. weft_gemm_prepare
+ * takes p->variant as one of these (0: the table's choice), so an
+ * implementation with variants of its own clears it before calling. */
+const char *weft_gemm_variant(const weft_device_info *device, int k);
+
 #endif

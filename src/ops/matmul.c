@@ -324,6 +324,7 @@ const weft_op_impl weft_impl_gemm_tiled = {
     .prepare = tiled_prepare,
     .enqueue = dense_enqueue,
     .release = dense_release,
+    .variant = weft_gemm_variant,
 };
 
 const weft_op_impl weft_impl_gemm_clblast = {

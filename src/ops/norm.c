@@ -8,6 +8,9 @@
  *               parameters computed by the graph are read by a kernel that
  *               forms a and b itself.
  *   lrn         LRN across channels, one output element per work-item.
+ *   lrn_walk    the same for CPU-class devices: a work-item walks the
+ *               channels of 16 adjacent positions, the window's squares in
+ *               registers.
  *   normalize   InstanceNormalization, LayerNormalization and
  *               GroupNormalization: X viewed as `segments` runs of `len`
  *               adjacent elements, each normalized with its own mean and
@@ -308,6 +311,91 @@ const weft_op_impl weft_impl_lrn = {
     .release = free,
 };
 
+/* lrn_walk: the channel walk of cl/norm.cl's lrn_walk_f32 (CPU-class
+ * devices: one load per element instead of one per window term, in
+ * work-groups of one work-item that each run LRN_LANES positions). */
+
+#define LRN_WALK_LANES 16
+
+typedef struct lrn_walk_state {
+    cl_kernel kernel;
+    cl_uint items, inner, channels, blocks, blocks_magic[2];
+    float alpha_over_size, beta, bias;
+    size_t local;
+} lrn_walk_state;
+
+static double lrn_walk_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
+{
+    /* one pass where a walk suits the device, else far slower than lrn */
+    return stream_cost(g, n, d && d->type == WEFT_DEVICE_CPU ? 1.0 : 8.0);
+}
+
+static weft_status lrn_walk_prepare(weft_prepare *p)
+{
+    const weft_node *n = p->node;
+    const weft_shape *shape = &p->inputs[0].shape;
+    int64_t size = 0;
+    float alpha, beta, bias;
+    weft_status st;
+    if ((st = weft_node_attr_int(n, "size", 0, &size)) != WEFT_OK ||
+        (st = weft_node_attr_float(n, "alpha", 1e-4f, &alpha)) != WEFT_OK ||
+        (st = weft_node_attr_float(n, "beta", 0.75f, &beta)) != WEFT_OK ||
+        (st = weft_node_attr_float(n, "bias", 1.0f, &bias)) != WEFT_OK)
+        return st;
+    if (size < 1 || size > INT32_MAX)
+        return weft_node_fail(n, WEFT_ERR_GRAPH, "attribute 'size' = %lld must be positive",
+                              (long long)size);
+    lrn_walk_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
+    p->state = s;
+    s->channels = (cl_uint)shape->dims[1];
+    s->inner = (cl_uint)dims_product(shape, 2, shape->rank);
+    s->blocks = (s->inner + LRN_WALK_LANES - 1) / LRN_WALK_LANES;
+    s->items = (cl_uint)(shape->dims[0] * (int64_t)s->blocks);
+    if (s->channels == 0)
+        s->items = 0;
+    div_magic(s->blocks ? s->blocks : 1, s->blocks_magic);
+    s->alpha_over_size = (float)((double)alpha / (double)size);
+    s->beta = beta;
+    s->bias = bias;
+    weft_options o;
+    weft_options_init(&o);
+    weft_options_define_int(&o, "LRN_BEFORE", (size - 1) / 2);
+    weft_options_define_int(&o, "LRN_AFTER", size / 2);
+    weft_options_define_int(&o, "LRN_BETA", beta == 0.75f ? 1 : beta == 0.5f ? 2 : beta == 1.0f ? 3 : 0);
+    weft_options_define_int(&o, "LRN_LANES", LRN_WALK_LANES);
+    st = weft_op_kernel(p, "norm", &o, "lrn_walk_f32", &s->kernel);
+    if (st == WEFT_OK)
+        s->local = weft_op_local_size(p, s->kernel, 1);
+    return st;
+}
+
+static weft_status lrn_walk_enqueue(weft_run *r)
+{
+    lrn_walk_state *s = r->state;
+    if (s->items == 0)
+        return WEFT_OK;
+    weft_arg args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(r->outputs[0].mem),
+                       WEFT_ARG(s->items),         WEFT_ARG(s->inner),
+                       WEFT_ARG(s->channels),      WEFT_ARG(s->blocks),
+                       WEFT_ARG(s->blocks_magic[0]), WEFT_ARG(s->blocks_magic[1]),
+                       WEFT_ARG(s->alpha_over_size), WEFT_ARG(s->beta),
+                       WEFT_ARG(s->bias)};
+    weft_status st = weft_op_set_args(r, s->kernel, args, 11);
+    return st != WEFT_OK ? st : weft_op_launch_1d(r, s->kernel, s->items, s->local);
+}
+
+const weft_op_impl weft_impl_lrn_walk = {
+    .name = "lrn_walk",
+    .ops = lrn_ops,
+    .supports = lrn_supports,
+    .cost = lrn_walk_cost,
+    .prepare = lrn_walk_prepare,
+    .enqueue = lrn_walk_enqueue,
+    .release = free,
+};
+
 /* ---- InstanceNormalization, LayerNormalization, GroupNormalization ------------ */
 
 /* A parameter map (PARAM_MODE in cl/norm.cl): (seg_mod, seg_mul, k_div,
@@ -548,6 +636,9 @@ static weft_status normalize_prepare(weft_prepare *p)
     weft_options_define_int(&o, "PARAM_MODE", geo.mode);
     weft_options_define_int(&o, "WRITE_MEAN", s->mean_out);
     weft_options_define_int(&o, "WRITE_INV_STD", s->inv_std_out);
+    /* 16 lanes per chunk where a work-item's loops become vector code */
+    int lanes = p->device->type == WEFT_DEVICE_CPU ? 16 : 4;
+    weft_options_define_int(&o, "NORM_LANES", lanes);
     st = weft_op_kernel(p, "norm", &o, s->group ? "norm_group_f32" : "norm_rows_f32", &s->kernel);
     if (st != WEFT_OK)
         return st;
@@ -555,10 +646,12 @@ static weft_status normalize_prepare(weft_prepare *p)
     if (forced && forced < local)
         local = forced;
     if (s->group) {
-        /* Each work-item takes chunks of 4 elements; at least 4 chunks
-         * each (when there are that many) keeps the reduction tree small
-         * beside the work, and more work-items than chunks would idle. */
-        uint64_t chunks = (geo.len + 3) / 4, want = chunks >= 16 ? chunks / 4 : chunks;
+        /* Each work-item takes chunks of `lanes` elements; at least 4
+         * chunks each (when there are that many) keeps the reduction tree
+         * small beside the work, and more work-items than chunks would
+         * idle. */
+        uint64_t chunks = (geo.len + (uint64_t)lanes - 1) / (uint64_t)lanes;
+        uint64_t want = chunks >= 16 ? chunks / 4 : chunks;
         if (local > 256)
             local = 256;
         if (local > mem_cap)

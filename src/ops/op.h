@@ -45,6 +45,9 @@ typedef struct weft_prepare {
     void *state;                   /* out: the implementation's own */
     size_t workspace_bytes;        /* out: scratch needed during enqueue */
     struct weft_session *session;  /* for the weft_op_* helpers */
+    /* 0: the implementation's own choice of tiles (its table); k >= 1:
+     * its variant k (see weft_op_impl.variant), chosen by tuning. */
+    int variant;
 } weft_prepare;
 
 typedef struct weft_run {
@@ -74,6 +77,10 @@ typedef struct weft_op_impl {
     weft_status (*prepare)(weft_prepare *p);
     weft_status (*enqueue)(weft_run *r);
     void (*release)(void *state);
+    /* Optional, for tuning (src/runtime/tuning.c): the name of variant k
+     * (k = 1, 2, ...: a tile choice prepare takes as p->variant) on this
+     * device, NULL past the last. NULL: no variants. */
+    const char *(*variant)(const weft_device_info *device, int k);
 } weft_op_impl;
 
 /* ---- The registry ------------------------------------------------------- */

@@ -14,6 +14,10 @@
  *   global_pool  GlobalMaxPool, GlobalAveragePool, GlobalLpPool: each
  *                (n, c) plane reduced by one work-item (short planes, many
  *                of them) or by one work-group (long planes, or few).
+ *   max_unpool_rows  MaxUnpool whose windows tile the output, for
+ *                CPU-class devices: each output row written once from its
+ *                windows; the three passes of max_unpool only when an
+ *                index lies outside its window.
  *   max_unpool   MaxUnpool: clear, claim (atomic_max), gather; the last of
  *                repeated indices wins, as in the reference.
  * The host works out the window geometry itself from the attributes
@@ -538,5 +542,112 @@ const weft_op_impl weft_impl_max_unpool = {
     .cost = unpool_cost,
     .prepare = unpool_prepare,
     .enqueue = unpool_enqueue,
+    .release = free,
+};
+
+/* max_unpool_rows: windows that tile the output (cl/pool.cl's
+ * unpool_window_f32), for CPU-class devices; the three passes run only
+ * when an index lies outside its window. */
+
+typedef struct unpool_rows_state {
+    cl_kernel clear, window, stray;
+    cl_uint rows, in_w, count, total;
+    size_t local_stray;
+} unpool_rows_state;
+
+/* 2-D, kernel_shape == strides, no pads, and Y exactly the kernel times
+ * X's extents (output_shape, when given, the same). */
+static int unpool_rows_supports(const weft_graph *g, const weft_node *n,
+                                const weft_device_info *d, char *why, size_t cap)
+{
+    if (!unpool_supports(g, n, d, why, cap))
+        return 0;
+    const weft_value *x = weft_node_input(g, n, 0), *y = weft_node_output(g, n, 0);
+    int64_t k[2], s[2], pads[4];
+    if (x->shape.rank != 4 || y->shape.rank != 4)
+        return refuse(why, cap, "not 2-D");
+    if (!read_ints(n, "kernel_shape", 2, 1, 1, k, why, cap) ||
+        !read_ints(n, "strides", 2, 1, 1, s, why, cap) ||
+        !read_ints(n, "pads", 4, 0, 0, pads, why, cap))
+        return 0;
+    if (k[0] != s[0] || k[1] != s[1] || pads[0] || pads[1] || pads[2] || pads[3] ||
+        k[0] > 16 || k[1] > 16)
+        return refuse(why, cap, "windows that do not tile the output (kernel_shape != strides, "
+                                "pads, or a kernel above 16)");
+    if (y->shape.dims[2] != x->shape.dims[2] * k[0] || y->shape.dims[3] != x->shape.dims[3] * k[1])
+        return refuse(why, cap, "an output_shape other than the windows' own");
+    return 1;
+}
+
+static double unpool_rows_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
+{
+    const weft_value *x = weft_node_input(g, n, 0), *y = weft_node_output(g, n, 0);
+    /* One pass over X, I (12 bytes per element) and Y at ~10 GB/s on
+     * CPU-class devices; elsewhere a work-item per row is far slower. */
+    double t = ((y ? (double)weft_shape_numel(&y->shape) : 0) +
+                (x ? 3.0 * (double)weft_shape_numel(&x->shape) : 0)) * 4.0 / 10e9;
+    return d && d->type == WEFT_DEVICE_CPU ? t : 8 * t;
+}
+
+static weft_status unpool_rows_prepare(weft_prepare *p)
+{
+    const weft_node *n = p->node;
+    unpool_rows_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
+    p->state = s;
+    const weft_shape *x = &p->inputs[0].shape, *y = &p->outputs[0].shape;
+    s->count = (cl_uint)weft_shape_numel(x);
+    s->total = (cl_uint)weft_shape_numel(y);
+    s->rows = (cl_uint)(x->dims[0] * x->dims[1] * x->dims[2]);
+    s->in_w = (cl_uint)x->dims[3];
+    p->workspace_bytes = sizeof(cl_int); /* the stray flag */
+    weft_options o;
+    weft_options_init(&o);
+    weft_options_define_int(&o, "KH", y->dims[2] / (x->dims[2] ? x->dims[2] : 1));
+    weft_options_define_int(&o, "KW", y->dims[3] / (x->dims[3] ? x->dims[3] : 1));
+    weft_status st = weft_op_kernel(p, "pool", &o, "unpool_stray_clear_i32", &s->clear);
+    if (st == WEFT_OK)
+        st = weft_op_kernel(p, "pool", &o, "unpool_window_f32", &s->window);
+    if (st == WEFT_OK)
+        st = weft_op_kernel(p, "pool", &o, "unpool_stray_i32", &s->stray);
+    if (st == WEFT_OK)
+        s->local_stray = pick_local(p, s->stray, 256);
+    return st;
+}
+
+static weft_status unpool_rows_enqueue(weft_run *r)
+{
+    unpool_rows_state *s = r->state;
+    if (s->count == 0 || s->total == 0)
+        return WEFT_OK;
+    cl_mem x = r->inputs[0].mem, idx = r->inputs[1].mem, y = r->outputs[0].mem;
+    cl_mem flag = r->workspace;
+    weft_arg clear[] = {WEFT_ARG(flag)};
+    weft_arg window[] = {WEFT_ARG(x), WEFT_ARG(idx), WEFT_ARG(y), WEFT_ARG(flag),
+                         WEFT_ARG(s->rows), WEFT_ARG(s->in_w)};
+    weft_arg stray[] = {WEFT_ARG(x), WEFT_ARG(idx), WEFT_ARG(y), WEFT_ARG(flag),
+                        WEFT_ARG(s->count), WEFT_ARG(s->total)};
+    weft_status st = weft_op_set_args(r, s->clear, clear, 1);
+    if (st == WEFT_OK)
+        st = weft_op_launch_1d(r, s->clear, 1, 1);
+    if (st == WEFT_OK)
+        st = weft_op_set_args(r, s->window, window, 6);
+    if (st == WEFT_OK)
+        st = weft_op_launch_1d(r, s->window, s->rows, 1);
+    if (st == WEFT_OK)
+        st = weft_op_set_args(r, s->stray, stray, 6);
+    if (st == WEFT_OK)
+        st = weft_op_launch_1d(r, s->stray, s->local_stray, s->local_stray);
+    return st;
+}
+
+const weft_op_impl weft_impl_max_unpool_rows = {
+    .name = "max_unpool_rows",
+    .ops = unpool_ops,
+    .supports = unpool_rows_supports,
+    .cost = unpool_rows_cost,
+    .prepare = unpool_rows_prepare,
+    .enqueue = unpool_rows_enqueue,
     .release = free,
 };

@@ -22,7 +22,13 @@
  * 3-D launch so that neighbouring work-items write neighbouring elements
  * and no division is needed for up to three collapsed axes.
  *
- * For tests, prepare reads WEFT_TEST_MAX_LOCAL=N (unset in normal use),
+ * resize_nearest_rows, for CPU-class devices: nearest upsampling of the
+ * last two axes by integer factors (where the tables pick input y / f),
+ * a work-item per input row writing its output rows as straight copies.
+ *
+ * For tests, WEFT_TEST_RESIZE_PATH=rows|table (read by the cost of
+ * resize_nearest_rows) prefers one of the two where both apply, and
+ * prepare reads WEFT_TEST_MAX_LOCAL=N (unset in normal use),
  * which caps work-groups at N >= 1 items.
  */
 #include <math.h>
@@ -492,5 +498,134 @@ const weft_op_impl weft_impl_resize = {
     .cost = resize_cost,
     .prepare = resize_prepare,
     .enqueue = resize_enqueue,
+    .release = free,
+};
+
+/* ---- resize_nearest_rows: integer-factor nearest upsampling ------------------ */
+
+/* The factors and extents of cl/resize.cl's resize_nearest_rows_f32. */
+typedef struct nearest_rows {
+    int64_t fh, fw;   /* factors of the last two axes */
+    int64_t rows, in_w;
+} nearest_rows;
+
+/* Whether axis a picks input y / f for every output y (f = out / in, an
+ * integer): the table rows say so, whatever the modes that made them. */
+static int integer_axis(const weft_resize_params *p, const weft_resize_axis *a, int64_t *f)
+{
+    if (!a->resized) {
+        *f = 1;
+        return 1;
+    }
+    if (a->in < 1 || a->out < a->in || a->out % a->in)
+        return 0;
+    *f = a->out / a->in;
+    for (int64_t y = 0; y < a->out; y++) {
+        cl_int at;
+        cl_float w;
+        double scratch[1];
+        axis_row(p, a, 1, 1, y, &at, &w, scratch);
+        if (at != y / *f || w != 1.0f)
+            return 0;
+    }
+    return 1;
+}
+
+/* Nearest, only the last two axes resized, each by an integer factor up
+ * to 16 that picks input y / f. */
+static int nearest_rows_plan(const weft_resize_params *p, nearest_rows *nr, char *why, size_t cap)
+{
+    if (p->mode != WEFT_RESIZE_NEAREST)
+        return refuse(why, cap, "not nearest");
+    int last = p->rank - 1;
+    for (int d = 0; d + 2 <= last; d++)
+        if (p->axis[d].resized)
+            return refuse(why, cap, "axis %d (not one of the last two) is resized", d);
+    nr->fh = 1;
+    if (last < 0 || !integer_axis(p, &p->axis[last], &nr->fw) ||
+        (last >= 1 && !integer_axis(p, &p->axis[last - 1], &nr->fh)))
+        return refuse(why, cap, "not an upsampling by integer factors that picks input "
+                                "y / factor");
+    if (nr->fh > 16 || nr->fw > 16)
+        return refuse(why, cap, "a factor above 16");
+    nr->in_w = p->axis[last].in;
+    nr->rows = 1;
+    for (int d = 0; d < last; d++)
+        nr->rows *= p->axis[d].in;
+    return 1;
+}
+
+static int nearest_rows_supports(const weft_graph *g, const weft_node *n,
+                                 const weft_device_info *d, char *why, size_t cap)
+{
+    weft_resize_params p;
+    nearest_rows nr;
+    return resize_supports(g, n, d, why, cap) && read_params(g, n, &p, why, cap) == WEFT_OK &&
+           nearest_rows_plan(&p, &nr, why, cap);
+}
+
+static double nearest_rows_cost(const weft_graph *g, const weft_node *n,
+                                const weft_device_info *d)
+{
+    /* rows of straight copies on CPU-class devices; elsewhere a work-item
+     * per row leaves most lanes idle. For tests, WEFT_TEST_RESIZE_PATH=
+     * rows|table makes it the first or the last choice on any device. */
+    const char *force = getenv("WEFT_TEST_RESIZE_PATH");
+    if (force && strcmp(force, "rows") == 0)
+        return 0;
+    if (force && strcmp(force, "table") == 0)
+        return 1e30;
+    return resize_cost(g, n, d) * (d && d->type == WEFT_DEVICE_CPU ? 0.5 : 8.0);
+}
+
+typedef struct nearest_rows_state {
+    cl_kernel kernel;
+    cl_uint rows, in_w;
+    size_t local;
+} nearest_rows_state;
+
+static weft_status nearest_rows_prepare(weft_prepare *pr)
+{
+    const weft_node *n = pr->node;
+    weft_resize_params p;
+    char why[256];
+    nearest_rows nr;
+    if (read_params(pr->graph, n, &p, why, sizeof why) != WEFT_OK ||
+        !nearest_rows_plan(&p, &nr, why, sizeof why))
+        return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "%s", why);
+    nearest_rows_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
+    pr->state = s;
+    s->rows = weft_shape_numel(&pr->outputs[0].shape) ? (cl_uint)nr.rows : 0;
+    s->in_w = (cl_uint)nr.in_w;
+    weft_options o;
+    weft_options_init(&o);
+    weft_options_define_int(&o, "FH", nr.fh);
+    weft_options_define_int(&o, "FW", nr.fw);
+    weft_status st = weft_op_kernel(pr, "resize", &o, "resize_nearest_rows_f32", &s->kernel);
+    if (st == WEFT_OK)
+        s->local = weft_op_local_size(pr, s->kernel, 1);
+    return st;
+}
+
+static weft_status nearest_rows_enqueue(weft_run *r)
+{
+    nearest_rows_state *s = r->state;
+    if (s->rows == 0)
+        return WEFT_OK;
+    weft_arg args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(r->outputs[0].mem),
+                       WEFT_ARG(s->rows), WEFT_ARG(s->in_w)};
+    weft_status st = weft_op_set_args(r, s->kernel, args, 4);
+    return st != WEFT_OK ? st : weft_op_launch_1d(r, s->kernel, s->rows, s->local);
+}
+
+const weft_op_impl weft_impl_resize_nearest_rows = {
+    .name = "resize_nearest_rows",
+    .ops = resize_ops,
+    .supports = nearest_rows_supports,
+    .cost = nearest_rows_cost,
+    .prepare = nearest_rows_prepare,
+    .enqueue = nearest_rows_enqueue,
     .release = free,
 };

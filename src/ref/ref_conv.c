@@ -265,7 +265,8 @@ static weft_status conv_sizes(const weft_node *n, conv_window *w)
 
 /* Y[b, m, o...] = B[m] + sum over the C/group channels c of m's group and
  * the kernel offsets k of W[m, c, k...] * X[b, g*C/group + c, o*stride -
- * pad_begin + k*dilation...], positions outside X reading 0. */
+ * pad_begin + k*dilation...], positions outside X reading 0; plus R[b, m, o...]
+ * when the internal input 3 is given. */
 weft_status weft_ref_conv(const weft_node *n, const weft_host_tensor *in, size_t in_count,
                           weft_host_tensor *out, size_t out_count)
 {
@@ -302,6 +303,18 @@ weft_status weft_ref_conv(const weft_node *n, const weft_host_tensor *in, size_t
     if ((st = ref_check_output(n, out, out_count, 0, WEFT_FLOAT32, &want)) != WEFT_OK)
         return st;
 
+    /* Input 3: the residual of a fused Add (src/graph/pass_fuse_residual.c),
+     * shaped like Y, added after the bias; ref.c applies the fused
+     * activation afterwards. */
+    const float *res = NULL;
+    if (ref_present(in, in_count, 3)) {
+        if (in[3].dtype != WEFT_FLOAT32 || !weft_shape_equal(&in[3].shape, &want))
+            return weft_node_fail(n, WEFT_ERR_SHAPE,
+                                  "input 3 (the fused residual) has shape %s, expected float32 "
+                                  "%s",
+                                  shape_text(&in[3].shape).s, shape_text(&want).s);
+        res = in[3].data;
+    }
     const float *x = in[0].data, *wt = in[1].data;
     const float *bias = ref_present(in, in_count, 2) ? in[2].data : NULL;
     float *y = out[0].data;
@@ -326,7 +339,7 @@ weft_status weft_ref_conv(const weft_node *n, const weft_host_tensor *in, size_t
                     acc += (double)x[ref_ravel(xs, xi)] * (double)wt[ref_ravel(ws, wi)];
             }
         }
-        y[e] = (float)(acc + (bias ? (double)bias[mo] : 0.0));
+        y[e] = (float)(acc + (bias ? (double)bias[mo] : 0.0) + (res ? (double)res[e] : 0.0));
     }
     return WEFT_OK;
 }

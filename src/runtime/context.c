@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "runtime/bundle.h"
 #include "runtime/context.h"
 
 void weft_context_options_defaults(weft_context_options *options)
@@ -53,22 +54,97 @@ static weft_status resolve_cache_dir(const weft_context_options *o, char **dir)
     return WEFT_OK;
 }
 
-static weft_status open_device(weft_device_state *ds, int profiling)
+/* Gives every device a cl_context and a queue. Devices of one platform
+ * share a cl_context (so a cross-device edge is one clEnqueueCopyBuffer),
+ * unless WEFT_TEST_SEPARATE_CONTEXTS is set: a test hook for the
+ * through-the-host transfer path on a machine with one platform. */
+static weft_status open_devices(weft_context *ctx)
 {
-    const weft_device_info *info = &ds->cl.info;
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM,
-                                     (cl_context_properties)ds->cl.platform, 0};
-    cl_int err;
-    ds->context = clCreateContext(props, 1, &ds->cl.device, NULL, NULL, &err);
-    if (!ds->context)
-        return weft_fail(WEFT_ERR_OPENCL, "clCreateContext failed on device '%s': %s",
-                         info->name, weft_cl_error_name(err));
-    cl_command_queue_properties qp = profiling ? CL_QUEUE_PROFILING_ENABLE : 0;
-    ds->queue = clCreateCommandQueue(ds->context, ds->cl.device, qp, &err);
-    if (!ds->queue)
-        return weft_fail(WEFT_ERR_OPENCL, "clCreateCommandQueue failed on device '%s': %s",
-                         info->name, weft_cl_error_name(err));
-    return WEFT_OK;
+    int separate = env_is_on("WEFT_TEST_SEPARATE_CONTEXTS");
+    cl_device_id *ids = malloc(ctx->device_count * sizeof *ids);
+    if (!ids)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for the device table");
+    weft_status st = WEFT_OK;
+    for (size_t d = 0; d < ctx->device_count && st == WEFT_OK; d++) {
+        weft_device_state *ds = &ctx->devices[d];
+        if (ds->context)
+            continue; /* shared with an earlier device of its platform */
+        cl_uint n = 0;
+        for (size_t e = d; e < ctx->device_count; e++)
+            if (e == d || (!separate && ctx->devices[e].cl.platform == ds->cl.platform &&
+                           !ctx->devices[e].context))
+                ids[n++] = ctx->devices[e].cl.device;
+        cl_context_properties props[] = {CL_CONTEXT_PLATFORM,
+                                         (cl_context_properties)ds->cl.platform, 0};
+        cl_int err;
+        cl_context c = clCreateContext(props, n, ids, NULL, NULL, &err);
+        if (!c) {
+            st = weft_fail(WEFT_ERR_OPENCL, "clCreateContext failed on device '%s': %s",
+                           ds->cl.info.name, weft_cl_error_name(err));
+            break;
+        }
+        ds->context = c;
+        for (size_t e = d + 1; e < ctx->device_count; e++)
+            for (cl_uint k = 1; k < n; k++)
+                if (ctx->devices[e].cl.device == ids[k]) {
+                    clRetainContext(c);
+                    ctx->devices[e].context = c;
+                }
+    }
+    free(ids);
+    for (size_t d = 0; d < ctx->device_count && st == WEFT_OK; d++) {
+        weft_device_state *ds = &ctx->devices[d];
+        cl_command_queue_properties qp = ctx->profiling ? CL_QUEUE_PROFILING_ENABLE : 0;
+        cl_int err;
+        ds->queue = clCreateCommandQueue(ds->context, ds->cl.device, qp, &err);
+        if (!ds->queue)
+            st = weft_fail(WEFT_ERR_OPENCL, "clCreateCommandQueue failed on device '%s': %s",
+                           ds->cl.info.name, weft_cl_error_name(err));
+    }
+    return st;
+}
+
+/* The bundle of options.bundle, else WEFT_BUNDLE, serves every device
+ * whose identity it was made for; one made for none of them is refused.
+ * WEFT_BINARY_ONLY=1 forces binary-only mode on every device (to try a
+ * bundle before it goes to a board without a compiler);
+ * WEFT_TEST_BINARY_ONLY_DEVICE=N (a test hook) on device N alone, as such
+ * a board beside a CPU. */
+static weft_status attach_bundle(weft_context *ctx, const weft_context_options *o)
+{
+    for (size_t d = 0; d < ctx->device_count && env_is_on("WEFT_BINARY_ONLY"); d++)
+        ctx->devices[d].binary_only = 1;
+    long only;
+    const char *hook = getenv("WEFT_TEST_BINARY_ONLY_DEVICE");
+    if (hook && *hook && sscanf(hook, "%ld", &only) == 1 && only >= 0 &&
+        (size_t)only < ctx->device_count)
+        ctx->devices[only].binary_only = 1;
+    const char *path = o->bundle && *o->bundle ? o->bundle : getenv("WEFT_BUNDLE");
+    if (!path || !*path)
+        return WEFT_OK;
+    weft_status st = weft_bundle_load(path, &ctx->bundle);
+    if (st != WEFT_OK)
+        return st;
+    const weft_bundle *b = ctx->bundle;
+    size_t matched = 0;
+    for (size_t d = 0; d < ctx->device_count; d++)
+        if (weft_bundle_matches(b, &ctx->devices[d].cl.info)) {
+            ctx->devices[d].bundle = b;
+            matched++;
+        }
+    if (matched) {
+        weft_log(WEFT_LOG_INFO, "bundle '%s': %zu programs for '%s', serving %zu device(s)",
+                 path, b->count, b->name, matched);
+        return WEFT_OK;
+    }
+    const weft_device_info *i = &ctx->devices[0].cl.info;
+    return weft_fail(WEFT_ERR_NO_DEVICE,
+                     "bundle '%s' refused: it was made for device '%s' (vendor '%s', driver "
+                     "'%s', platform '%s'), not for '%s' (vendor '%s', driver '%s', platform "
+                     "'%s')%s; make it on this device with 'weft compile --device'",
+                     path, b->name, b->vendor, b->driver_version, b->platform_version, i->name,
+                     i->vendor, i->driver_version, i->platform_version,
+                     ctx->device_count > 1 ? " nor any other device of the context" : "");
 }
 
 weft_status weft_context_create(const weft_context_options *options, weft_context **context)
@@ -87,9 +163,12 @@ weft_status weft_context_create(const weft_context_options *options, weft_contex
                          "weft_context_create: options.cache is %d, not a weft_cache_mode",
                          (int)options->cache);
 
+    /* A list of selectors: the option, else WEFT_DEVICES, else WEFT_DEVICE. */
     const char *selector = options->device;
     if (!selector)
-        selector = getenv("WEFT_DEVICE");
+        selector = getenv("WEFT_DEVICES");
+    if (!selector || !*selector)
+        selector = options->device ? options->device : getenv("WEFT_DEVICE");
 
     weft_cl_device *all = NULL;
     size_t count = 0;
@@ -103,8 +182,8 @@ weft_status weft_context_create(const weft_context_options *options, weft_contex
     }
     for (size_t i = 0; i < count; i++)
         infos[i] = all[i].info;
-    size_t chosen = 0;
-    st = weft_device_select(infos, count, selector, &chosen);
+    size_t *chosen = NULL, chosen_count = 0;
+    st = weft_device_select_list(infos, count, selector, &chosen, &chosen_count);
     free(infos);
     if (st != WEFT_OK) {
         free(all);
@@ -112,18 +191,22 @@ weft_status weft_context_create(const weft_context_options *options, weft_contex
     }
 
     weft_context *ctx = calloc(1, sizeof *ctx);
-    weft_device_state *ds = calloc(1, sizeof *ds);
+    weft_device_state *ds = calloc(chosen_count, sizeof *ds);
     if (!ctx || !ds) {
         free(ctx);
         free(ds);
         free(all);
+        free(chosen);
         return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for a context");
     }
-    ds->cl = all[chosen];
+    for (size_t d = 0; d < chosen_count; d++) {
+        ds[d].cl = all[chosen[d]];
+        ds[d].binary_only = options->binary_only || !ds[d].cl.info.compiler_available;
+    }
     free(all);
-    ds->binary_only = options->binary_only || !ds->cl.info.compiler_available;
+    free(chosen);
     ctx->devices = ds;
-    ctx->device_count = 1;
+    ctx->device_count = chosen_count;
     ctx->profiling = options->profiling != 0;
     ctx->cache_trace = env_is_on("WEFT_CACHE_TRACE");
     if (pthread_mutex_init(&ctx->lock, NULL) != 0) {
@@ -131,13 +214,29 @@ weft_status weft_context_create(const weft_context_options *options, weft_contex
         free(ctx);
         return weft_fail(WEFT_ERR_INTERNAL, "pthread_mutex_init failed");
     }
+    if (pthread_cond_init(&ctx->program_ready, NULL) != 0) {
+        pthread_mutex_destroy(&ctx->lock);
+        free(ds);
+        free(ctx);
+        return weft_fail(WEFT_ERR_INTERNAL, "pthread_cond_init failed");
+    }
     st = resolve_cache_dir(options, &ctx->cache_dir);
     if (st == WEFT_OK)
-        st = open_device(ds, ctx->profiling);
+        st = open_devices(ctx);
     if (st != WEFT_OK) {
         weft_context_release(ctx);
         return st;
     }
+    st = attach_bundle(ctx, options);
+    if (st != WEFT_OK) {
+        weft_context_release(ctx);
+        return st;
+    }
+    for (size_t d = 1; d < ctx->device_count; d++)
+        weft_log(WEFT_LOG_INFO, "device %zu: '%s' (%s)%s%s", d, ds[d].cl.info.name,
+                 ds[d].cl.info.platform_name,
+                 ds[d].context == ds[0].context ? ", sharing device 0's cl_context" : "",
+                 ds[d].binary_only ? ", binary-only" : "");
     weft_log(WEFT_LOG_INFO, "device '%s' (%s), program cache %s%s", ds->cl.info.name,
              ds->cl.info.platform_name, ctx->cache_dir ? ctx->cache_dir : "off",
              ds->binary_only ? ", binary-only" : "");
@@ -156,6 +255,9 @@ void weft_context_release(weft_context *ctx)
                 (unsigned long long)ctx->stats.memory_hits,
                 (unsigned long long)ctx->stats.disk_hits, (unsigned long long)ctx->stats.builds,
                 (unsigned long long)ctx->stats.saves, (unsigned long long)ctx->stats.rejected);
+    if (ctx->cache_trace && ctx->bundle)
+        fprintf(stderr, "weft cache: %llu bundle hits from '%s'\n",
+                (unsigned long long)ctx->stats.bundle_hits, ctx->bundle->path);
     for (size_t d = 0; d < ctx->device_count; d++) {
         weft_device_state *ds = &ctx->devices[d];
         for (size_t i = 0; i < ds->program_count; i++)
@@ -168,7 +270,9 @@ void weft_context_release(weft_context *ctx)
     }
     free(ctx->devices);
     free(ctx->cache_dir);
+    weft_bundle_release(ctx->bundle);
     pthread_mutex_destroy(&ctx->lock);
+    pthread_cond_destroy(&ctx->program_ready);
     free(ctx);
 }
 

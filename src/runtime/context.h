@@ -14,6 +14,7 @@
 
 typedef struct weft_program_entry {
     uint8_t key[32];
+    /* NULL while one thread builds it; the others wait on program_ready. */
     cl_program program;
 } weft_program_entry;
 
@@ -24,6 +25,7 @@ typedef struct weft_device_state {
     int binary_only;            /* forced, or the device has no compiler */
     weft_program_entry *programs;
     size_t program_count, program_capacity;
+    const struct weft_bundle *bundle; /* the context's bundle when made for this device */
 } weft_device_state;
 
 struct weft_context {
@@ -33,7 +35,12 @@ struct weft_context {
     int profiling;
     int cache_trace;            /* WEFT_CACHE_TRACE */
     pthread_mutex_t lock;
+    /* Broadcast when a program another thread was building is done (or
+     * failed): its waiters then look again (see runtime/program.c). */
+    pthread_cond_t program_ready;
+    double program_ms;          /* spent getting programs not in memory */
     weft_cache_stats stats;
+    struct weft_bundle *bundle; /* options.bundle or WEFT_BUNDLE, checked; NULL: none */
 };
 
 #endif

@@ -277,6 +277,63 @@ weft_status weft_device_select(const weft_device_info *infos, size_t count,
     return no_match(infos, count, selector, "matches no device index or name");
 }
 
+weft_status weft_device_select_list(const weft_device_info *infos, size_t count,
+                                    const char *selectors, size_t **chosen, size_t *chosen_count)
+{
+    *chosen = NULL;
+    *chosen_count = 0;
+    if (!selectors)
+        selectors = "";
+    size_t items = 1;
+    for (const char *c = selectors; *c; c++)
+        items += *c == ',';
+    size_t *list = malloc(items * sizeof *list);
+    if (!list)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for the device list");
+    size_t n = 0;
+    const char *p = selectors;
+    for (size_t k = 0; k < items; k++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char item[256];
+        snprintf(item, sizeof item, "%.*s", (int)len, p);
+        if (items > 1 && len == 0) {
+            free(list);
+            return weft_fail(WEFT_ERR_INVALID_ARGUMENT, "device list '%s': an empty item",
+                             selectors);
+        }
+        /* In a list, digits are always an index (not part of a name). */
+        size_t digits = strspn(item, "0123456789");
+        if (items > 1 && digits == len && strtoul(item, NULL, 10) >= count) {
+            free(list);
+            return no_match(infos, count, selectors, "names a device index that does not exist");
+        }
+        size_t at = 0;
+        weft_status st = weft_device_select(infos, count, item, &at);
+        if (st != WEFT_OK) {
+            free(list);
+            if (items == 1)
+                return st;
+            char *why = weft_strdup(weft_last_error());
+            weft_fail(st, "device list '%s': %s", selectors, why ? why : "");
+            free(why);
+            return st;
+        }
+        for (size_t j = 0; j < n; j++)
+            if (list[j] == at) {
+                free(list);
+                return weft_fail(WEFT_ERR_INVALID_ARGUMENT,
+                                 "device list '%s': '%s' names device %zu (%s) again", selectors,
+                                 item, at, infos[at].name);
+            }
+        list[n++] = at;
+        p += len + (end ? 1 : 0);
+    }
+    *chosen = list;
+    *chosen_count = n;
+    return WEFT_OK;
+}
+
 const char *weft_device_type_name(weft_device_type type)
 {
     switch (type) {

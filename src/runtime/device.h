@@ -25,4 +25,13 @@ weft_status weft_devices_enumerate(weft_cl_device **devices, size_t *count);
 weft_status weft_device_select(const weft_device_info *infos, size_t count,
                                const char *selector, size_t *chosen);
 
+/* A comma-separated list of selectors ("gpu,cpu", "0,1"), each resolved by
+ * weft_device_select, in the order given: the preference order of
+ * placement. *chosen is malloc'd. A device named twice, or an empty item,
+ * is WEFT_ERR_INVALID_ARGUMENT; an item matching no device is
+ * WEFT_ERR_NO_DEVICE naming that item. NULL or "" gives the one best
+ * device. */
+weft_status weft_device_select_list(const weft_device_info *infos, size_t count,
+                                    const char *selectors, size_t **chosen, size_t *chosen_count);
+
 #endif

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "runtime/buffers.h"
+#include "runtime/placement.h"
 #include "runtime/program.h"
 #include "runtime/session.h"
 
@@ -64,10 +65,22 @@ weft_status weft_op_kernel(weft_prepare *p, const char *program, const weft_opti
     if (options && options->overflow)
         return weft_node_fail(p->node, WEFT_ERR_INTERNAL, "build options for '%s' too long",
                               program);
-    size_t device = (size_t)(s->device - s->context->devices);
+    weft_device_state *ds = s->current ? weft_step_device(s, s->current) : s->device;
+    size_t device = (size_t)(ds - s->context->devices);
+    if (weft_test_hook("WEFT_TEST_BUILD_FAIL", device, p->node->op))
+        return weft_node_fail(p->node, WEFT_ERR_BUILD,
+                              "building program '%s' on device %zu '%s' failed "
+                              "(forced by WEFT_TEST_BUILD_FAIL)",
+                              program, device, ds->cl.info.name);
     cl_program prog;
     weft_status st = weft_program_get(s->context, device, program, options ? options->text : "",
                                       &prog);
+    if (st == WEFT_ERR_UNSUPPORTED) {
+        /* A binary-only device lacks this binary: name the node that needs it. */
+        char detail[1024];
+        snprintf(detail, sizeof detail, "%s", weft_last_error());
+        return weft_node_fail(p->node, st, "%s", detail);
+    }
     if (st != WEFT_OK)
         return st;
     st = grow((void **)&s->kernels, &s->kernel_capacity, s->kernel_count, sizeof *s->kernels);
@@ -77,7 +90,7 @@ weft_status weft_op_kernel(weft_prepare *p, const char *program, const weft_opti
     cl_kernel k = clCreateKernel(prog, kernel_name, &err);
     if (!k)
         return weft_node_fail(p->node, WEFT_ERR_OPENCL, "clCreateKernel('%s') of program '%s' on device '%s': %s",
-                              kernel_name, program, s->device->cl.info.name, weft_cl_error_name(err));
+                              kernel_name, program, ds->cl.info.name, weft_cl_error_name(err));
     s->kernels[s->kernel_count++] = k;
     *kernel = k;
     return WEFT_OK;
@@ -90,12 +103,13 @@ weft_status weft_op_upload(weft_prepare *p, const void *data, size_t bytes, cl_m
                           sizeof *s->uploads);
     if (st != WEFT_OK)
         return st;
+    weft_device_state *ds = s->current ? weft_step_device(s, s->current) : s->device;
     cl_int err;
-    cl_mem m = weft_buffer_create(s->device->context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+    cl_mem m = weft_buffer_create(ds->context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
                               bytes ? bytes : 4, (void *)data, &err);
     if (!m)
         return weft_node_fail(p->node, WEFT_ERR_OPENCL, "uploading %zu bytes to device '%s': %s",
-                              bytes, s->device->cl.info.name, weft_cl_error_name(err));
+                              bytes, ds->cl.info.name, weft_cl_error_name(err));
     s->uploads[s->upload_count++] = m;
     s->memory.constant_bytes += bytes;
     *buffer = m;
@@ -105,7 +119,9 @@ weft_status weft_op_upload(weft_prepare *p, const void *data, size_t bytes, cl_m
 size_t weft_op_max_local(const weft_prepare *p, cl_kernel kernel)
 {
     size_t limit = 0;
-    if (clGetKernelWorkGroupInfo(kernel, p->session->device->cl.device, CL_KERNEL_WORK_GROUP_SIZE,
+    const weft_session *s = p->session;
+    const weft_device_state *ds = s->current ? weft_step_device(s, s->current) : s->device;
+    if (clGetKernelWorkGroupInfo(kernel, ds->cl.device, CL_KERNEL_WORK_GROUP_SIZE,
                                  sizeof limit, &limit, NULL) != CL_SUCCESS ||
         limit == 0)
         limit = 1;
@@ -153,7 +169,8 @@ weft_status weft_op_launch(weft_run *r, cl_kernel kernel, cl_uint dims, const si
         char name[128] = "?";
         clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
         return weft_node_fail(r->node, WEFT_ERR_OPENCL, "enqueue of kernel '%s' on device '%s': %s",
-                              name, s->device->cl.info.name, weft_cl_error_name(err));
+                              name, step ? weft_step_device(s, step)->cl.info.name : s->device->cl.info.name,
+                              weft_cl_error_name(err));
     }
     if (event)
         step->events[step->event_count++] = event;

@@ -2,16 +2,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "core/sha256.h"
+#include "runtime/bundle.h"
 #include "runtime/context.h"
 #include "runtime/disk_cache.h"
 #include "runtime/program.h"
 #include "runtime/sources.h"
 
 static void trace(const weft_context *ctx, const char *fmt, ...) WEFT_PRINTF(2, 3);
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static void trace(const weft_context *ctx, const char *fmt, ...)
 {
@@ -154,49 +163,93 @@ static weft_status build_source(weft_device_state *ds, const char *name, const c
     return WEFT_OK;
 }
 
-static void save_binary(weft_context *ctx, const char *name,
-                        const uint8_t key[32], cl_program program)
+/* The device binary of a one-device program; *binary is malloc'd.
+ * CL_SUCCESS, an OpenCL error, or CL_OUT_OF_HOST_MEMORY; CL_INVALID_BINARY
+ * when the driver keeps none. */
+static cl_int program_binary(cl_program program, unsigned char **binary, size_t *size)
 {
-    size_t size = 0;
-    cl_int err = clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL);
-    if (err != CL_SUCCESS || size == 0) {
+    *binary = NULL;
+    *size = 0;
+    cl_int err = clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof *size, size, NULL);
+    if (err != CL_SUCCESS)
+        return err;
+    if (*size == 0)
+        return CL_INVALID_BINARY;
+    if (!(*binary = malloc(*size)))
+        return CL_OUT_OF_HOST_MEMORY;
+    err = clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof *binary, binary, NULL);
+    if (err != CL_SUCCESS) {
+        free(*binary);
+        *binary = NULL;
+    }
+    return err;
+}
+
+/* Reading the binary is where some drivers generate code for every
+ * kernel of the program (PoCL: a work-group function of dynamic size),
+ * so it often costs more than the build itself: timed in the trace. */
+static void save_binary(const weft_context *ctx, const char *name, const uint8_t key[32],
+                        cl_program program, weft_cache_stats *delta)
+{
+    double t0 = now_ms();
+    unsigned char *binary;
+    size_t size;
+    cl_int err = program_binary(program, &binary, &size);
+    if (err != CL_SUCCESS) {
         trace(ctx, "no binary to save for '%s' (%s)", name, weft_cl_error_name(err));
         return;
     }
-    unsigned char *binary = malloc(size);
-    if (!binary)
-        return;
-    err = clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof binary, &binary, NULL);
-    if (err == CL_SUCCESS) {
-        if (weft_disk_cache_write(ctx->cache_dir, key, binary, size) == WEFT_OK) {
-            ctx->stats.saves++;
-            trace(ctx, "saved '%s' (%zu bytes)", name, size);
-        } else {
-            /* An unwritable cache costs only speed. */
-            weft_log(WEFT_LOG_INFO, "program cache: %s", weft_last_error());
-            trace(ctx, "save of '%s' failed: %s", name, weft_last_error());
-        }
+    if (weft_disk_cache_write(ctx->cache_dir, key, binary, size) == WEFT_OK) {
+        delta->saves++;
+        trace(ctx, "saved '%s' (%zu bytes) in %.0f ms", name, size, now_ms() - t0);
+    } else {
+        /* An unwritable cache costs only speed. */
+        weft_log(WEFT_LOG_INFO, "program cache: %s", weft_last_error());
+        trace(ctx, "save of '%s' failed: %s", name, weft_last_error());
     }
     free(binary);
 }
 
-static weft_status get_locked(weft_context *ctx, weft_device_state *ds, const char *name,
-                              const char *source, size_t size, const char *options,
-                              cl_program *out)
+/* The table index of `key`, or -1. Called with ctx->lock held. */
+static long find_entry(const weft_device_state *ds, const uint8_t key[32])
+{
+    for (size_t i = 0; i < ds->program_count; i++)
+        if (memcmp(ds->programs[i].key, key, 32) == 0)
+            return (long)i;
+    return -1;
+}
+
+static void add_stats(weft_cache_stats *to, const weft_cache_stats *d)
+{
+    to->disk_hits += d->disk_hits;
+    to->builds += d->builds;
+    to->saves += d->saves;
+    to->rejected += d->rejected;
+    to->bundle_hits += d->bundle_hits;
+}
+
+/* The program of `key` from the bundle, the disk cache or its source.
+ * Runs without ctx->lock (a build may take seconds, and other threads may
+ * build other programs meanwhile): it touches no shared state but the
+ * driver's, and counts into *delta. */
+static weft_status obtain(const weft_context *ctx, weft_device_state *ds, const char *name,
+                          const char *source, size_t size, const char *options,
+                          const uint8_t key[32], weft_cache_stats *delta, cl_program *out)
 {
     const weft_device_info *info = &ds->cl.info;
-    uint8_t key[32];
-    program_key(info, source, size, options, key);
-    for (size_t i = 0; i < ds->program_count; i++)
-        if (memcmp(ds->programs[i].key, key, 32) == 0) {
-            ctx->stats.memory_hits++;
-            *out = ds->programs[i].program;
-            return WEFT_OK;
-        }
-
     cl_program program = NULL;
-    const char *why = "disk cache off";
-    if (ctx->cache_dir) {
+    const char *why = "disk cache off", *bundle_why = "no bundle for this device";
+    if (ds->bundle) {
+        const weft_bundle_entry *e = weft_bundle_find(ds->bundle, key);
+        bundle_why = "not in the bundle";
+        if (e && (program = load_binary(ds, e->binary, e->size, options, &bundle_why))) {
+            delta->bundle_hits++;
+            trace(ctx, "bundle hit '%s' [%s]", name, options);
+        } else if (e) {
+            trace(ctx, "the bundle's binary of '%s' was refused: %s", name, bundle_why);
+        }
+    }
+    if (!program && ctx->cache_dir) {
         unsigned char *binary;
         size_t bsize;
         weft_disk_lookup found = weft_disk_cache_read(ctx->cache_dir, key, &binary, &bsize, &why);
@@ -204,12 +257,12 @@ static weft_status get_locked(weft_context *ctx, weft_device_state *ds, const ch
             program = load_binary(ds, binary, bsize, options, &why);
             free(binary);
             if (program) {
-                ctx->stats.disk_hits++;
+                delta->disk_hits++;
                 trace(ctx, "disk hit '%s' [%s]", name, options);
             }
         }
         if (!program && found != WEFT_DISK_ABSENT) {
-            ctx->stats.rejected++;
+            delta->rejected++;
             trace(ctx, "rejected the entry of '%s': %s", name, why);
         }
     }
@@ -217,24 +270,69 @@ static weft_status get_locked(weft_context *ctx, weft_device_state *ds, const ch
         if (ds->binary_only)
             return weft_fail(WEFT_ERR_UNSUPPORTED,
                              "device '%s' runs binaries only and has none for program '%s' "
-                             "with options '%s' (%s%s%s)",
-                             info->name, name, options, why, ctx->cache_dir ? " in " : "",
-                             ctx->cache_dir ? ctx->cache_dir : "");
+                             "(%s%s%s; %s%s%s) with options '%s'",
+                             info->name, name, bundle_why, ds->bundle ? " " : "",
+                             ds->bundle ? ds->bundle->path : "", why, ctx->cache_dir ? " in " : "",
+                             ctx->cache_dir ? ctx->cache_dir : "", options);
+        double t0 = now_ms();
         weft_status st = build_source(ds, name, source, size, options, &program);
         if (st != WEFT_OK)
             return st;
-        ctx->stats.builds++;
-        trace(ctx, "built '%s' [%s] from source", name, options);
+        delta->builds++;
+        trace(ctx, "built '%s' [%s] from source in %.0f ms", name, options, now_ms() - t0);
         if (ctx->cache_dir)
-            save_binary(ctx, name, key, program);
-    }
-    weft_status st = remember(ds, key, program);
-    if (st != WEFT_OK) {
-        clReleaseProgram(program);
-        return st;
+            save_binary(ctx, name, key, program, delta);
     }
     *out = program;
     return WEFT_OK;
+}
+
+/* The memory table first; on a miss this thread reserves the key (an
+ * entry with a NULL program) and obtains the program unlocked, so that a
+ * second thread asking for the same program waits for this build instead
+ * of repeating it, while threads asking for other programs go on. After a
+ * failure the entry is dropped and a waiter tries for itself. */
+static weft_status get_program(weft_context *ctx, weft_device_state *ds, const char *name,
+                               const char *source, size_t size, const char *options,
+                               cl_program *out)
+{
+    uint8_t key[32];
+    program_key(&ds->cl.info, source, size, options, key);
+    pthread_mutex_lock(&ctx->lock);
+    long at;
+    while ((at = find_entry(ds, key)) >= 0 && !ds->programs[at].program)
+        pthread_cond_wait(&ctx->program_ready, &ctx->lock);
+    if (at >= 0) {
+        ctx->stats.memory_hits++;
+        *out = ds->programs[at].program;
+        pthread_mutex_unlock(&ctx->lock);
+        return WEFT_OK;
+    }
+    weft_status st = remember(ds, key, NULL);
+    pthread_mutex_unlock(&ctx->lock);
+    if (st != WEFT_OK)
+        return st;
+
+    weft_cache_stats delta = {0};
+    cl_program program = NULL;
+    double t0 = now_ms();
+    st = obtain(ctx, ds, name, source, size, options, key, &delta, &program);
+
+    pthread_mutex_lock(&ctx->lock);
+    ctx->program_ms += now_ms() - t0;
+    at = find_entry(ds, key); /* only this thread removes or fills it */
+    if (st == WEFT_OK) {
+        ds->programs[at].program = program;
+        *out = program;
+    } else {
+        memmove(&ds->programs[at], &ds->programs[at + 1],
+                (ds->program_count - (size_t)at - 1) * sizeof *ds->programs);
+        ds->program_count--;
+    }
+    add_stats(&ctx->stats, &delta);
+    pthread_cond_broadcast(&ctx->program_ready);
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
 }
 
 weft_status weft_program_get_source(weft_context *ctx, size_t device, const char *name,
@@ -250,11 +348,17 @@ weft_status weft_program_get_source(weft_context *ctx, size_t device, const char
     char *full = device_options(&ds->cl.info, options ? options : "");
     if (!full)
         return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for build options");
-    pthread_mutex_lock(&ctx->lock);
-    weft_status st = get_locked(ctx, ds, name, source, size, full, program);
-    pthread_mutex_unlock(&ctx->lock);
+    weft_status st = get_program(ctx, ds, name, source, size, full, program);
     free(full);
     return st;
+}
+
+double weft_program_ms(weft_context *ctx)
+{
+    pthread_mutex_lock(&ctx->lock);
+    double ms = ctx->program_ms;
+    pthread_mutex_unlock(&ctx->lock);
+    return ms;
 }
 
 weft_status weft_program_get(weft_context *ctx, size_t device, const char *name,
@@ -270,4 +374,55 @@ weft_status weft_program_get(weft_context *ctx, size_t device, const char *name,
     st = weft_program_get_source(ctx, device, name, source, size, options, program);
     free(source);
     return st;
+}
+
+weft_status weft_program_binaries(weft_context *ctx, size_t device, weft_bundle_entry **entries,
+                                  size_t *count)
+{
+    *entries = NULL;
+    *count = 0;
+    if (device >= ctx->device_count)
+        return weft_fail(WEFT_ERR_INVALID_ARGUMENT, "no device %zu in the context", device);
+    weft_device_state *ds = &ctx->devices[device];
+    pthread_mutex_lock(&ctx->lock);
+    /* Programs other threads are still building: wait for them to land
+     * (or fail and leave the table). */
+    for (size_t i = 0; i < ds->program_count; i++)
+        if (!ds->programs[i].program) {
+            pthread_cond_wait(&ctx->program_ready, &ctx->lock);
+            i = (size_t)-1;
+        }
+    weft_status st = WEFT_OK;
+    weft_bundle_entry *list = calloc(ds->program_count ? ds->program_count : 1, sizeof *list);
+    size_t n = 0;
+    if (!list)
+        st = weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for the program binaries");
+    for (size_t i = 0; st == WEFT_OK && i < ds->program_count; i++) {
+        if (!ds->programs[i].program)
+            continue; /* another thread is building it */
+        unsigned char *binary;
+        cl_int err = program_binary(ds->programs[i].program, &binary, &list[n].size);
+        if (err != CL_SUCCESS) {
+            st = weft_fail(WEFT_ERR_OPENCL, "cannot read a program binary on device '%s': %s",
+                           ds->cl.info.name, weft_cl_error_name(err));
+            break;
+        }
+        memcpy(list[n].key, ds->programs[i].key, 32);
+        list[n++].binary = binary;
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    if (st != WEFT_OK) {
+        weft_program_binaries_free(list, n);
+        return st;
+    }
+    *entries = list;
+    *count = n;
+    return WEFT_OK;
+}
+
+void weft_program_binaries_free(weft_bundle_entry *entries, size_t count)
+{
+    for (size_t i = 0; entries && i < count; i++)
+        free((void *)entries[i].binary);
+    free(entries);
 }

@@ -1,0 +1,296 @@
+/*
+ * Conv by Winograd's minimal filtering F(2x2, 3x3) and F(4x4, 3x3)
+ * ("winograd_f2x2", "winograd_f4x4"): 2-D, 3x3 kernels, stride 1,
+ * dilation 1, one group, any padding, with the fused bias + residual +
+ * activation epilogue of conv_geom.h. Transforms and their source:
+ * cl/conv_winograd.cl (Lavin and Gray, arXiv:1509.09308).
+ *
+ * With T = M + 2 and the output cut into M x M tiles (P of them over the
+ * batch), each of the T * T transformed positions xi is one product
+ *   MM[xi] [K, P] = U[xi] [K, C] * V[xi] [C, P]
+ * run as one batched product on the GEMM engine (gemm_engine.h), between
+ *   prepare  U = G g G^T per output and input channel, on the host in
+ *            double, handed to the engine as its constant A (packed and
+ *            uploaded once);
+ *   run      wino_input_f32 writes V = B^T d B of every tile and channel
+ *            into the workspace, the engine writes MM next to it, and
+ *            wino_output_f32 writes Y = A^T MM A + bias (+ R), activated.
+ * The workspace holds V, MM and the engine's own scratch.
+ *
+ * Arithmetic: F(4x4)'s transforms have entries up to 8 (A^T) and 5 (B^T)
+ * and its G fractions of 6, 12 and 24, so its rounding error is about 20
+ * times F(2x2)'s (tests/test_winograd.c measures both against the
+ * reference and bounds them; tests/test_conv.c's direct-sum bound does not
+ * apply to them).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "ops/conv_geom.h"
+#include "ops/gemm_engine.h"
+
+static const char *const conv_ops[] = {"Conv", NULL};
+
+/* G for each tile size (Lavin and Gray, section 4; rows: the T points). */
+static const double g2[4][3] = {
+    {1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+static const double g4[6][3] = {
+    {1.0 / 4, 0, 0},
+    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+    {0, 0, 1}};
+
+typedef struct wino_dims {
+    int64_t m, t;       /* output tile, input tile (m + 2) */
+    int64_t th, tw, p;  /* tiles per column and row; tiles in all (the batch's) */
+    double v, mm;       /* floats of V and MM */
+} wino_dims;
+
+static void dims_of(const conv_geom *geo, int64_t m, wino_dims *w)
+{
+    w->m = m;
+    w->t = m + 2;
+    w->th = (geo->out[1] + m - 1) / m;
+    w->tw = (geo->out[2] + m - 1) / m;
+    w->p = geo->n * w->th * w->tw;
+    w->v = (double)(w->t * w->t) * (double)geo->c * (double)w->p;
+    w->mm = (double)(w->t * w->t) * (double)geo->m * (double)w->p;
+}
+
+static size_t round16(size_t x)
+{
+    return (x + 15) / 16 * 16;
+}
+
+/* The batched product: A = U [T*T][K][C], B = V [T*T][C][P], C = MM [T*T][K][P]. */
+static void wino_desc(const conv_geom *geo, const wino_dims *w, weft_gemm_desc *d)
+{
+    size_t k = (size_t)geo->m, c = (size_t)geo->c, p = (size_t)w->p;
+    weft_gemm_desc_init(d, k, p, c);
+    d->batch[0] = (size_t)(w->t * w->t);
+    d->a.batch_stride[0] = k * c;
+    d->b.batch_stride[0] = c * p;
+    d->c_batch_stride[0] = k * p;
+}
+
+static int wino_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
+                         int64_t m, char *why, size_t cap)
+{
+    (void)d;
+    conv_geom geo;
+    if (!conv_supports_common(g, n, &geo, why, cap))
+        return 0;
+    if (geo.transpose)
+        return conv_refuse(why, cap, "not a Conv");
+    if (geo.spatial != 2)
+        return conv_refuse(why, cap, "Winograd runs 2-D convolutions only (%d spatial axes)",
+                           geo.spatial);
+    if (geo.k[1] != 3 || geo.k[2] != 3)
+        return conv_refuse(why, cap, "kernel %lldx%lld, Winograd F(%lldx%lld, 3x3) needs 3x3",
+                           (long long)geo.k[1], (long long)geo.k[2], (long long)m, (long long)m);
+    if (geo.s[1] != 1 || geo.s[2] != 1)
+        return conv_refuse(why, cap, "stride %lldx%lld, Winograd needs stride 1",
+                           (long long)geo.s[1], (long long)geo.s[2]);
+    if (geo.d[1] != 1 || geo.d[2] != 1)
+        return conv_refuse(why, cap, "dilation %lldx%lld, Winograd needs dilation 1",
+                           (long long)geo.d[1], (long long)geo.d[2]);
+    if (geo.group != 1)
+        return conv_refuse(why, cap, "%lld groups, Winograd needs one", (long long)geo.group);
+    wino_dims w;
+    dims_of(&geo, m, &w);
+    weft_gemm_desc desc;
+    wino_desc(&geo, &w, &desc);
+    /* the engine's own limits (gemm.c's check_desc) and the kernels' int indices */
+    if (w.v + w.mm > (double)INT32_MAX ||
+        (double)(desc.m + 64) * (double)desc.k * (double)desc.batch[0] > INT32_MAX ||
+        (double)(desc.n + 64) * (double)desc.k > INT32_MAX)
+        return conv_refuse(why, cap, "the transformed tensors would exceed 2^31 - 1 elements");
+    return 1;
+}
+
+/* Seconds: the batched product at the engine's estimate (weft_gemm_cost:
+ * its FLOPs and the bytes of its operands), plus the transforms' traffic
+ * (X, V, MM and Y, each once) at conv_direct's 10 GB/s on CPU-class
+ * devices. Measured on PoCL (AVX-512, 2 cores; README), the estimate
+ * against conv_direct's orders ResNet-18's 3x3 layers as the timings do:
+ * F(4x4) at 56x56 and 28x28, F(2x2) at 14x14, direct at 7x7, where the
+ * products get too narrow (P = 4 or 16 tiles) to pay for the transforms.
+ * Other device classes: not measured, the same form with 100 GB/s. */
+static double wino_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d,
+                        int64_t m)
+{
+    conv_geom geo;
+    char why[8];
+    if (!conv_geom_read(g, n, &geo, why, sizeof why))
+        return 1e30;
+    wino_dims w;
+    dims_of(&geo, m, &w);
+    weft_gemm_desc desc;
+    wino_desc(&geo, &w, &desc);
+    double x = (double)geo.n * (double)geo.c * (double)(geo.in[1] * geo.in[2]);
+    double y = (double)geo.n * (double)geo.m * (double)(geo.out[1] * geo.out[2]);
+    double bytes = 4.0 * (x + w.v + w.mm + y);
+    return weft_gemm_cost(&desc, d) + bytes / (conv_cpu_class(d) ? 10e9 : 100e9);
+}
+
+typedef struct wino_state {
+    weft_gemm_plan plan;
+    cl_kernel input, output;
+    conv_geom geo;
+    wino_dims w;
+    size_t v_off, mm_off, gemm_off; /* floats into the workspace */
+    int cpu;
+} wino_state;
+
+/* U[xi][k][c] = (G g G^T)[a][b], xi = a * T + b, for W [K, C, 3, 3]. */
+static float *filter_transform(const conv_geom *geo, const float *wt, int64_t m)
+{
+    int64_t t = m + 2, k_n = geo->m, c_n = geo->c;
+    const double(*gm)[3] = m == 2 ? g2 : g4;
+    float *u = malloc((size_t)(t * t * k_n * c_n) * sizeof *u);
+    if (!u)
+        return NULL;
+    for (int64_t k = 0; k < k_n; k++)
+        for (int64_t c = 0; c < c_n; c++) {
+            const float *f = wt + (k * c_n + c) * 9;
+            double gf[6][3]; /* G g */
+            for (int64_t a = 0; a < t; a++)
+                for (int j = 0; j < 3; j++)
+                    gf[a][j] = gm[a][0] * f[j] + gm[a][1] * f[3 + j] + gm[a][2] * f[6 + j];
+            for (int64_t a = 0; a < t; a++)
+                for (int64_t b = 0; b < t; b++) {
+                    double s = gf[a][0] * gm[b][0] + gf[a][1] * gm[b][1] + gf[a][2] * gm[b][2];
+                    u[((a * t + b) * k_n + k) * c_n + c] = (float)s;
+                }
+        }
+    return u;
+}
+
+static weft_status wino_prepare(weft_prepare *p, int64_t m)
+{
+    const weft_node *n = p->node;
+    char why[256];
+    wino_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
+    p->state = s;
+    if (!conv_geom_read(p->graph, n, &s->geo, why, sizeof why))
+        return weft_node_fail(n, WEFT_ERR_GRAPH, "%s", why);
+    if (!p->inputs[1].host)
+        return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "W must be a constant");
+    s->cpu = conv_cpu_class(p->device);
+    dims_of(&s->geo, m, &s->w);
+    weft_gemm_desc desc;
+    wino_desc(&s->geo, &s->w, &desc);
+    float *u = filter_transform(&s->geo, p->inputs[1].host, m);
+    if (!u)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for the transformed filters of node "
+                         "'%s'", n->name);
+    desc.a.host = u;
+    weft_status st = weft_gemm_prepare(p, &desc, &s->plan);
+    free(u);
+    if (st != WEFT_OK)
+        return st;
+    s->v_off = 0;
+    s->mm_off = round16((size_t)s->w.v);
+    s->gemm_off = s->mm_off + round16((size_t)s->w.mm);
+    p->workspace_bytes = s->gemm_off * sizeof(float) + s->plan.workspace_bytes;
+    weft_options o;
+    weft_options_init(&o);
+    weft_options_define_int(&o, "M", m);
+    conv_epilogue_options(&s->geo.epi, &o);
+    st = weft_op_kernel(p, "conv_winograd", &o, "wino_input_f32", &s->input);
+    if (st == WEFT_OK)
+        st = weft_op_kernel(p, "conv_winograd", &o, "wino_output_f32", &s->output);
+    return st;
+}
+
+static weft_status wino_enqueue(weft_run *r)
+{
+    wino_state *s = r->state;
+    const conv_geom *geo = &s->geo;
+    const wino_dims *w = &s->w;
+    static const size_t one[2] = {1, 1};
+    const size_t *local = s->cpu ? one : NULL;
+    cl_int c = (cl_int)geo->c, k = (cl_int)geo->m, h = (cl_int)geo->in[1], wd = (cl_int)geo->in[2];
+    cl_int oh = (cl_int)geo->out[1], ow = (cl_int)geo->out[2];
+    cl_int th = (cl_int)w->th, tw = (cl_int)w->tw, pn = (cl_int)w->p;
+    cl_int ph = (cl_int)geo->pad[1], pw = (cl_int)geo->pad[2];
+    cl_int in_planes = (cl_int)(geo->n * geo->c), out_planes = (cl_int)(geo->n * geo->m);
+    cl_int has_bias = geo->has_bias;
+    cl_mem ws = r->workspace;
+    /* The input transform writes V at the start of the workspace. */
+    weft_arg in_args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(ws), WEFT_ARG(c), WEFT_ARG(h),
+                          WEFT_ARG(wd), WEFT_ARG(th), WEFT_ARG(tw), WEFT_ARG(ph), WEFT_ARG(pw),
+                          WEFT_ARG(pn), WEFT_ARG(in_planes)};
+    weft_status st = weft_op_set_args(r, s->input, in_args, sizeof in_args / sizeof *in_args);
+    size_t global_in[2] = {(size_t)th, (size_t)in_planes};
+    if (st == WEFT_OK)
+        st = weft_op_launch(r, s->input, 2, global_in, local);
+    if (st != WEFT_OK)
+        return st;
+    weft_gemm_buffers b = {
+        .b = ws,
+        .b_off = s->v_off,
+        .c = ws,
+        .c_off = s->mm_off,
+        .workspace = ws,
+        .workspace_off = s->gemm_off,
+    };
+    if ((st = weft_gemm_enqueue(r, &s->plan, &b)) != WEFT_OK)
+        return st;
+    cl_mem bias = geo->has_bias ? r->inputs[2].mem : NULL;
+    /* Without a residual (RESID 0) the kernel never reads it: any buffer. */
+    cl_mem res = geo->epi.residual ? r->inputs[3].mem : r->outputs[0].mem;
+    cl_int mm_off = (cl_int)s->mm_off;
+    weft_arg out_args[] = {WEFT_ARG(ws),         WEFT_ARG(mm_off),     WEFT_ARG(bias),
+                           WEFT_ARG(res),        WEFT_ARG(r->outputs[0].mem), WEFT_ARG(k),
+                           WEFT_ARG(oh),         WEFT_ARG(ow),         WEFT_ARG(th),
+                           WEFT_ARG(tw),         WEFT_ARG(pn),         WEFT_ARG(out_planes),
+                           WEFT_ARG(has_bias)};
+    st = weft_op_set_args(r, s->output, out_args, sizeof out_args / sizeof *out_args);
+    size_t global_out[2] = {(size_t)th, (size_t)out_planes};
+    if (st == WEFT_OK)
+        st = weft_op_launch(r, s->output, 2, global_out, local);
+    return st;
+}
+
+static void wino_release(void *state)
+{
+    wino_state *s = state;
+    if (s)
+        weft_gemm_plan_release(&s->plan);
+    free(s);
+}
+
+#define CONV_WINO_IMPL(ident, label, m)                                                         \
+    static int ident##_supports(const weft_graph *g, const weft_node *n,                        \
+                                const weft_device_info *d, char *why, size_t cap)               \
+    {                                                                                           \
+        return wino_supports(g, n, d, m, why, cap);                                             \
+    }                                                                                           \
+    static double ident##_cost(const weft_graph *g, const weft_node *n,                         \
+                               const weft_device_info *d)                                       \
+    {                                                                                           \
+        return wino_cost(g, n, d, m);                                                           \
+    }                                                                                           \
+    static weft_status ident##_prepare(weft_prepare *p)                                         \
+    {                                                                                           \
+        return wino_prepare(p, m);                                                              \
+    }                                                                                           \
+    const weft_op_impl weft_impl_##ident = {                                                    \
+        .name = label,                                                                          \
+        .ops = conv_ops,                                                                        \
+        .supports = ident##_supports,                                                           \
+        .cost = ident##_cost,                                                                   \
+        .prepare = ident##_prepare,                                                             \
+        .enqueue = wino_enqueue,                                                                \
+        .release = wino_release,                                                                \
+    };
+
+CONV_WINO_IMPL(conv_winograd_f2x2, "winograd_f2x2", 2)
+CONV_WINO_IMPL(conv_winograd_f4x4, "winograd_f4x4", 4)
