@@ -25,6 +25,11 @@
  *               (storage_order 1) [0]
  *   PAIR_BLOCK  global pools: terms summed in order before pairwise
  *               combination [8]
+ *   KERNELS     which kernels the program holds: KERNELS_WINDOW (pool_f32,
+ *               pool_rows_f32), KERNELS_GLOBAL (global_*), KERNELS_UNPOOL
+ *               (unpool_*) or KERNELS_ALL [KERNELS_ALL]. Drivers that make
+ *               code for every kernel of a program when its binary is read
+ *               (PoCL) then make it only for the family used.
  * Extents, pads and counts are kernel arguments.
  *
  * Kernels (each guards its index, so global sizes may be rounded up to
@@ -102,6 +107,13 @@
 #ifndef COL_MAJOR
 #define COL_MAJOR 0
 #endif
+#define KERNELS_ALL 0
+#define KERNELS_WINDOW 1
+#define KERNELS_GLOBAL 2
+#define KERNELS_UNPOOL 3
+#ifndef KERNELS
+#define KERNELS KERNELS_ALL
+#endif
 #ifndef PAIR_BLOCK
 #define PAIR_BLOCK 8
 #endif
@@ -153,6 +165,7 @@ float max_nan(float m, float v)
 /* in_d, in_h, in_w: input extents; out_*: output extents; pad_*: pads at
  * the beginning; end_*: pads at the end (for COUNT_PAD). total: N * C *
  * out_d * out_h * out_w. */
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_WINDOW
 __kernel void pool_f32(__global const float *x, __global float *y,
 #if INDICES
                        __global long *indices,
@@ -240,6 +253,7 @@ __kernel void pool_f32(__global const float *x, __global float *y,
     y[i] = lp_root(sum);
 #endif
 }
+#endif
 
 /* ---- Windowed pools, a row per work-item ------------------------------------ */
 
@@ -424,6 +438,7 @@ void row_interior8(__global const float *xp, __global float *yr,
  * all inside the input) runs eight outputs at a time in float8 with no
  * checks, and the borders one at a time. rows: N * C * out_d * out_h; the
  * other arguments are pool_f32's. */
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_WINDOW
 __kernel void pool_rows_f32(__global const float *x, __global float *y,
 #if INDICES
                             __global long *indices,
@@ -507,6 +522,7 @@ __kernel void pool_rows_f32(__global const float *x, __global float *y,
 #endif
     }
 }
+#endif
 
 /* ---- Global pools ----------------------------------------------------------- */
 
@@ -569,6 +585,7 @@ float plane_finish(float v, uint len)
 /* planes: N * C; len: elements per plane; stride: elements from one
  * plane's start to the next (len for a contiguous tensor). The arguments
  * follow src/ops/rows.h's convention for a reduction's two kernels. */
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_GLOBAL
 __kernel void global_rows_f32(__global const float *x, __global float *y, const uint planes,
                               const uint len, const uint stride)
 {
@@ -577,8 +594,10 @@ __kernel void global_rows_f32(__global const float *x, __global float *y, const 
         return;
     y[i] = plane_finish(plane_part(x, i * stride, len, 1), len);
 }
+#endif
 
 /* scratch: get_local_size(0) floats. Launched with N * C work-groups. */
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_GLOBAL
 __kernel void global_group_f32(__global const float *x, __global float *y, const uint len,
                                const uint stride, __local float *scratch)
 {
@@ -599,18 +618,22 @@ __kernel void global_group_f32(__global const float *x, __global float *y, const
     if (lid == 0)
         y[plane] = plane_finish(scratch[0], len);
 }
+#endif
 
 /* ---- MaxUnpool -------------------------------------------------------------- */
 
 /* y: the output viewed as int, total elements. */
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_UNPOOL
 __kernel void unpool_clear_i32(__global int *y, const uint total)
 {
     const uint i = get_global_id(0);
     if (i < total)
         y[i] = -1;
 }
+#endif
 
 /* count: elements of X and I. The largest i claiming an output wins. */
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_UNPOOL
 __kernel void unpool_claim_i32(__global const long *indices, volatile __global int *y,
                                const uint count, const uint total)
 {
@@ -621,8 +644,10 @@ __kernel void unpool_claim_i32(__global const long *indices, volatile __global i
     if (j >= 0 && j < (long)total)
         atomic_max(&y[j], (int)i);
 }
+#endif
 
 /* x: X's float bits viewed as int; y: the output viewed as int. */
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_UNPOOL
 __kernel void unpool_gather_i32(__global const int *x, __global int *y, const uint total)
 {
     const uint i = get_global_id(0);
@@ -631,6 +656,7 @@ __kernel void unpool_gather_i32(__global const int *x, __global int *y, const ui
     const int claim = y[i];
     y[i] = claim >= 0 ? x[claim] : 0;
 }
+#endif
 
 /* MaxUnpool whose windows tile the output (2-D, kernel KH x KW == strides,
  * no pads, Y exactly KH x KW times X's extents: the host checks), for
@@ -642,6 +668,7 @@ __kernel void unpool_gather_i32(__global const int *x, __global int *y, const ui
  * has another claimant. A row with an index outside its window (repeated,
  * out of range, from elsewhere) sets *stray, and unpool_stray_i32 redoes
  * the whole output with the three passes. */
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_UNPOOL
 __kernel void unpool_window_f32(__global const float *x, __global const long *indices,
                                 __global float *y, volatile __global int *stray,
                                 const uint rows, const uint in_w)
@@ -668,18 +695,22 @@ __kernel void unpool_window_f32(__global const float *x, __global const long *in
     if (hits != in_w)
         atomic_or(stray, 1);
 }
+#endif
 
 /* unpool_window_f32's flag, cleared before it runs: one work-item. */
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_UNPOOL
 __kernel void unpool_stray_clear_i32(__global int *stray)
 {
     if (get_global_id(0) == 0)
         stray[0] = 0;
 }
+#endif
 
 /* After unpool_window_f32: nothing unless *stray; then the three passes
  * of unpool_*_i32 over the whole output by this one work-group, barriers
  * between them (slow, and only for indices that MaxPool with kernel ==
  * strides never gives). x and y as int, as there. */
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_UNPOOL
 __kernel void unpool_stray_i32(__global const int *x, __global const long *indices,
                                volatile __global int *y, __global const int *stray,
                                const uint count, const uint total)
@@ -701,3 +732,4 @@ __kernel void unpool_stray_i32(__global const int *x, __global const long *indic
         y[i] = claim >= 0 ? x[claim] : 0;
     }
 }
+#endif

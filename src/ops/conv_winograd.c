@@ -118,7 +118,8 @@ static int wino_supports(const weft_graph *g, const weft_node *n, const weft_dev
  * devices. Measured on PoCL (AVX-512, 2 cores; README), the estimate
  * against conv_direct's orders ResNet-18's 3x3 layers as the timings do:
  * F(4x4) at 56x56 and 28x28, F(2x2) at 14x14, direct at 7x7, where the
- * products get too narrow (P = 4 or 16 tiles) to pay for the transforms.
+ * products get narrow (P = 4 or 16 tiles): F(4x4) is 2x slower there and
+ * F(2x2) within the noise of direct, so direct is kept.
  * Other device classes: not measured, the same form with 100 GB/s. */
 static double wino_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d,
                         int64_t m)

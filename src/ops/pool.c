@@ -44,6 +44,10 @@
 
 /* Codes shared with cl/pool.cl. */
 enum { POOL_MAX = 0, POOL_AVG = 1, POOL_LP = 2 };
+/* cl/pool.cl's KERNELS: a program holds one family, so a driver that
+ * makes code for every kernel of a program (PoCL, when the disk cache
+ * reads its binary) makes it for those the op uses. */
+enum { KERNELS_WINDOW = 1, KERNELS_GLOBAL = 2, KERNELS_UNPOOL = 3 };
 
 /* Writes why; returns 0 for `return refuse(...)`. */
 static int refuse(char *why, size_t cap, const char *fmt, ...) WEFT_PRINTF(3, 4);
@@ -298,6 +302,7 @@ static weft_status prepare_pool(weft_prepare *p, int rows)
         weft_options_define_int(&o, "INDICES", 1);
         weft_options_define_int(&o, "COL_MAJOR", flag);
     }
+    weft_options_define_int(&o, "KERNELS", KERNELS_WINDOW);
     weft_status status =
         weft_op_kernel(p, "pool", &o, rows ? "pool_rows_f32" : "pool_f32", &s->kernel);
     if (status != WEFT_OK)
@@ -435,6 +440,7 @@ static weft_status global_prepare(weft_prepare *p)
     weft_options_define_int(&o, "POOL", kind);
     if (kind == POOL_LP)
         weft_options_define_int(&o, "P", power);
+    weft_options_define_int(&o, "KERNELS", KERNELS_GLOBAL);
     return rows_prepare(p, "pool", "global", &o, s->planes, len, &s->plan);
 }
 
@@ -501,6 +507,7 @@ static weft_status unpool_prepare(weft_prepare *p)
     s->total = (cl_uint)weft_shape_numel(&p->outputs[0].shape);
     weft_options o;
     weft_options_init(&o);
+    weft_options_define_int(&o, "KERNELS", KERNELS_UNPOOL);
     weft_status st = weft_op_kernel(p, "pool", &o, "unpool_clear_i32", &s->clear);
     if (st == WEFT_OK)
         st = weft_op_kernel(p, "pool", &o, "unpool_claim_i32", &s->claim);
@@ -606,6 +613,7 @@ static weft_status unpool_rows_prepare(weft_prepare *p)
     weft_options_init(&o);
     weft_options_define_int(&o, "KH", y->dims[2] / (x->dims[2] ? x->dims[2] : 1));
     weft_options_define_int(&o, "KW", y->dims[3] / (x->dims[3] ? x->dims[3] : 1));
+    weft_options_define_int(&o, "KERNELS", KERNELS_UNPOOL);
     weft_status st = weft_op_kernel(p, "pool", &o, "unpool_stray_clear_i32", &s->clear);
     if (st == WEFT_OK)
         st = weft_op_kernel(p, "pool", &o, "unpool_window_f32", &s->window);

@@ -959,6 +959,23 @@ static void CL_CALLBACK transfer_read_done(cl_event read, cl_int status, void *u
     clReleaseEvent(ready);
 }
 
+/* Device quirks of cross-device edges, in one place. PoCL's "basic"
+ * driver runs a command in whichever thread completes the command's last
+ * dependency; when that is a pthread-driver worker or an event callback,
+ * PoCL 3.1 deadlocks on its event lock (seen: pocl_broadcast ->
+ * pocl_exec_command -> pocl_update_event_running). Edges touching such a
+ * device are therefore synchronised on the host: the copy is enqueued
+ * once the producer has finished, with no cross-queue event wait. */
+static int host_synchronised(const weft_device_info *a, const weft_device_info *b)
+{
+    const weft_device_info *d[2] = {a, b};
+    for (int i = 0; i < 2; i++)
+        if (strstr(d[i]->platform_name, "Portable Computing Language") &&
+            strncmp(d[i]->name, "basic", 5) == 0)
+            return 1;
+    return 0;
+}
+
 static weft_status enqueue_transfer(weft_session *s, weft_transfer *t)
 {
     const weft_storage *src = &s->storages[t->src];
@@ -971,8 +988,21 @@ static weft_status enqueue_transfer(weft_session *s, weft_transfer *t)
         clReleaseEvent(t->event);
     t->event = NULL;
     cl_event *out = s->profiling ? &t->event : NULL;
-    cl_int err;
-    if (!dst->staging) {
+    cl_int err = CL_SUCCESS;
+    if (host_synchronised(&s->context->devices[src->dev].cl.info,
+                          &s->context->devices[dst->dev].cl.info)) {
+        /* The producer's queue is in order: finishing it finishes the producer. */
+        err = clFinish(s->queues[src->dev]);
+        if (err == CL_SUCCESS && !dst->staging)
+            err = clEnqueueCopyBuffer(q, src->mem, dst->mem, 0, 0, (size_t)t->bytes, 0, NULL,
+                                      out);
+        else if (err == CL_SUCCESS)
+            err = clEnqueueReadBuffer(s->queues[src->dev], src->mem, CL_TRUE, 0,
+                                      (size_t)t->bytes, dst->staging, 0, NULL, NULL);
+        if (err == CL_SUCCESS && dst->staging)
+            err = clEnqueueWriteBuffer(q, dst->mem, CL_FALSE, 0, (size_t)t->bytes, dst->staging,
+                                       0, NULL, out);
+    } else if (!dst->staging) {
         /* One cl_context: the copy waits on the producer's marker. */
         err = clEnqueueCopyBuffer(q, src->mem, dst->mem, 0, 0, (size_t)t->bytes, wait ? 1 : 0,
                                   wait ? &wait : NULL, out);
