@@ -86,15 +86,12 @@ static int parse_args(int argc, char **argv, bench_opts *o)
     const char *value;
     const weft_cli_command *cmd = &weft_cmd_bench;
     for (int i = 1; i < argc; i++) {
-        if (weft_cli_option(argc, argv, &i, "--device", &value) ||
-            weft_cli_option(argc, argv, &i, "--devices", &value)) {
-            if (!(o->device = value))
-                return weft_cli_usage_error(cmd, "--device needs a selector");
-        } else if (weft_cli_option(argc, argv, &i, "--bundle", &value)) {
-            if (!value)
-                return weft_cli_usage_error(cmd, "--bundle needs a file");
-            weft_cli_set_bundle(value);
-        } else if (weft_cli_option(argc, argv, &i, "--warmup", &value)) {
+        int taken = weft_cli_device_option(cmd, argc, argv, &i, &o->device, 1);
+        if (taken > 0)
+            return taken;
+        if (taken == 0)
+            continue;
+        if (weft_cli_option(argc, argv, &i, "--warmup", &value)) {
             if (!weft_cli_parse_int(value, 0, 1000000, &o->warmup))
                 return weft_cli_usage_error(cmd, "--warmup needs a count from 0 to 1000000");
         } else if (weft_cli_option(argc, argv, &i, "--iters", &value)) {

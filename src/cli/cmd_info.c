@@ -97,14 +97,14 @@ static void print_placement(const weft_graph *g, weft_session *s)
 
 static int run(int argc, char **argv)
 {
-    const char *model = NULL, *device = NULL, *value;
+    const char *model = NULL, *device = NULL;
     for (int i = 1; i < argc; i++) {
-        if (weft_cli_option(argc, argv, &i, "--device", &value) ||
-            weft_cli_option(argc, argv, &i, "--devices", &value)) {
-            if (!value)
-                return weft_cli_usage_error(&weft_cmd_info, "--device needs a selector");
-            device = value;
-        } else if (argv[i][0] == '-') {
+        int taken = weft_cli_device_option(&weft_cmd_info, argc, argv, &i, &device, 0);
+        if (taken > 0)
+            return taken;
+        if (taken == 0)
+            continue;
+        if (argv[i][0] == '-') {
             return weft_cli_usage_error(&weft_cmd_info, "unknown option '%s'", argv[i]);
         } else if (model) {
             return weft_cli_usage_error(&weft_cmd_info, "more than one model given");

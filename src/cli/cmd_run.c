@@ -115,15 +115,10 @@ static int run(int argc, char **argv)
     }
     int rc = -1;
     for (int i = 1; i < argc && rc < 0; i++) {
-        if (weft_cli_option(argc, argv, &i, "--device", &value) ||
-            weft_cli_option(argc, argv, &i, "--devices", &value)) {
-            if (!(device = value))
-                rc = weft_cli_usage_error(&weft_cmd_run, "--device needs a selector");
-        } else if (weft_cli_option(argc, argv, &i, "--bundle", &value)) {
-            if (!value)
-                rc = weft_cli_usage_error(&weft_cmd_run, "--bundle needs a file");
-            else
-                weft_cli_set_bundle(value);
+        int taken = weft_cli_device_option(&weft_cmd_run, argc, argv, &i, &device, 1);
+        if (taken >= 0) {
+            if (taken > 0)
+                rc = taken;
         } else if (weft_cli_option(argc, argv, &i, "--input", &value)) {
             if (!value)
                 rc = weft_cli_usage_error(&weft_cmd_run, "--input needs NAME=FILE");

@@ -44,10 +44,12 @@ static int parse_args(int argc, char **argv, tune_opts *o)
     const char *value;
     const weft_cli_command *cmd = &weft_cmd_tune;
     for (int i = 1; i < argc; i++) {
-        if (weft_cli_option(argc, argv, &i, "--device", &value)) {
-            if (!(o->device = value))
-                return weft_cli_usage_error(cmd, "--device needs a selector");
-        } else if (weft_cli_option(argc, argv, &i, "--budget", &value)) {
+        int taken = weft_cli_device_option(cmd, argc, argv, &i, &o->device, 0);
+        if (taken > 0)
+            return taken;
+        if (taken == 0)
+            continue;
+        if (weft_cli_option(argc, argv, &i, "--budget", &value)) {
             char *end = NULL;
             o->budget = value ? strtod(value, &end) : -1;
             if (!value || end == value || *end || !isfinite(o->budget) || o->budget < 0 ||

@@ -70,6 +70,26 @@ void weft_cli_set_bundle(const char *path)
     cli_bundle = path;
 }
 
+int weft_cli_device_option(const weft_cli_command *cmd, int argc, char **argv, int *i,
+                           const char **device, int bundle)
+{
+    const char *value;
+    if (weft_cli_option(argc, argv, i, "--device", &value) ||
+        weft_cli_option(argc, argv, i, "--devices", &value)) {
+        if (!value)
+            return weft_cli_usage_error(cmd, "--device needs a selector");
+        *device = value;
+        return 0;
+    }
+    if (bundle && weft_cli_option(argc, argv, i, "--bundle", &value)) {
+        if (!value)
+            return weft_cli_usage_error(cmd, "--bundle needs a file");
+        weft_cli_set_bundle(value);
+        return 0;
+    }
+    return -1;
+}
+
 weft_status weft_cli_context(const char *device, int profiling, weft_context **ctx)
 {
     weft_context_options options;

@@ -18,6 +18,12 @@
  * *value is then the value, or NULL when it is missing (a usage error).
  * *i is advanced past a separate value. */
 int weft_cli_option(int argc, char **argv, int *i, const char *name, const char **value);
+/* The device options the model commands share: "--device SEL" and its
+ * synonym "--devices LIST" (into *device), and with `bundle` set
+ * "--bundle FILE" (weft_cli_set_bundle). -1 when argv[*i] is none of
+ * them, 0 when it was taken, else the exit status of the usage error. */
+int weft_cli_device_option(const weft_cli_command *cmd, int argc, char **argv, int *i,
+                           const char **device, int bundle);
 /* A decimal integer in [min, max]; 0 when `text` is not one. */
 int weft_cli_parse_int(const char *text, long min, long max, long *out);
 

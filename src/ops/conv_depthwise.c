@@ -22,6 +22,7 @@
  * 2-2.3x on MobileNetV2's large layers: bench/NOTES.md). For tests,
  * WEFT_TEST_DW_PATH=rows|padded forces either kernel where it applies.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,16 +137,11 @@ typedef struct dw_state {
 static weft_status dw_prepare(weft_prepare *p)
 {
     const weft_node *n = p->node;
-    char why[256];
-    dw_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
-    p->state = s;
+    weft_status st = conv_prepare_state(p, sizeof(dw_state), offsetof(dw_state, geo));
+    if (st != WEFT_OK)
+        return st;
+    dw_state *s = p->state;
     conv_geom *geo = &s->geo;
-    if (!conv_geom_read(p->graph, n, geo, why, sizeof why))
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "%s", why);
-    if (!p->inputs[1].host)
-        return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "W must be a constant");
     s->cpu = conv_cpu_class(p->device);
     /* For tests, WEFT_TEST_DW_PATH=rows|padded forces the kernel (rows
      * where its layout allows). */
@@ -164,7 +160,7 @@ static weft_status dw_prepare(weft_prepare *p)
         return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "the padded input is too large");
     p->workspace_bytes = s->rows ? 0 : (size_t)count * sizeof(float);
     size_t taps = (size_t)conv_geom_taps(geo), c = (size_t)geo->c;
-    weft_status st = weft_op_upload(p, p->inputs[1].host, c * taps * sizeof(float), &s->weights);
+    st = weft_op_upload(p, p->inputs[1].host, c * taps * sizeof(float), &s->weights);
     if (st != WEFT_OK)
         return st;
     const float *b = p->input_count > 2 && p->inputs[2].host ? p->inputs[2].host : NULL;

@@ -26,6 +26,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,15 +206,10 @@ static weft_status pack(weft_prepare *p, direct_state *s)
 static weft_status direct_prepare(weft_prepare *p)
 {
     const weft_node *n = p->node;
-    char why[256];
-    direct_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
-    p->state = s;
-    if (!conv_geom_read(p->graph, n, &s->geo, why, sizeof why))
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "%s", why);
-    if (!p->inputs[1].host)
-        return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "W must be a constant");
+    weft_status st = conv_prepare_state(p, sizeof(direct_state), offsetof(direct_state, geo));
+    if (st != WEFT_OK)
+        return st;
+    direct_state *s = p->state;
     s->cpu = conv_cpu_class(p->device);
     s->kd = (cl_int)s->geo.k[0];
     s->kh = (cl_int)s->geo.k[1];
@@ -229,7 +225,7 @@ static weft_status direct_prepare(weft_prepare *p)
     if (!conv_padded_elements(&s->geo, &s->pd, &count))
         return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "the padded input is too large");
     p->workspace_bytes = (size_t)count * sizeof(float);
-    weft_status st = pack(p, s);
+    st = pack(p, s);
     if (st != WEFT_OK)
         return st;
     weft_options o;

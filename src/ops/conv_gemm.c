@@ -15,6 +15,7 @@
  * (the engine's bias vector is shared by every batch index, and a group's
  * channels start at g * M/G).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,21 +126,15 @@ typedef struct gemm_state {
 
 static weft_status gemm_prepare(weft_prepare *p, int one_by_one, weft_gemm_backend backend)
 {
-    const weft_node *n = p->node;
-    char why[256];
-    gemm_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
-    p->state = s;
-    if (!conv_geom_read(p->graph, n, &s->geo, why, sizeof why))
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "%s", why);
-    if (!p->inputs[1].host)
-        return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "W must be a constant");
+    weft_status st = conv_prepare_state(p, sizeof(gemm_state), offsetof(gemm_state, geo));
+    if (st != WEFT_OK)
+        return st;
+    gemm_state *s = p->state;
     s->one_by_one = one_by_one;
     weft_gemm_desc desc;
     conv_desc(&s->geo, one_by_one, backend, &desc);
     desc.a.host = p->inputs[1].host;
-    weft_status st = weft_gemm_prepare(p, &desc, &s->plan);
+    st = weft_gemm_prepare(p, &desc, &s->plan);
     if (st != WEFT_OK)
         return st;
     if (!one_by_one) {

@@ -198,6 +198,21 @@ double conv_geom_macs(const conv_geom *geo)
            (double)conv_geom_taps(geo);
 }
 
+weft_status conv_prepare_state(weft_prepare *p, size_t size, size_t geo_offset)
+{
+    const weft_node *n = p->node;
+    char *s = calloc(1, size);
+    if (!s)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
+    p->state = s;
+    char why[256];
+    if (!conv_geom_read(p->graph, n, (conv_geom *)(s + geo_offset), why, sizeof why))
+        return weft_node_fail(n, WEFT_ERR_GRAPH, "%s", why);
+    if (!p->inputs[1].host)
+        return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "W must be a constant");
+    return WEFT_OK;
+}
+
 int conv_supports_common(const weft_graph *g, const weft_node *n, conv_geom *geo, char *why,
                          size_t cap)
 {

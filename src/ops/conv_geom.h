@@ -96,6 +96,13 @@ void conv_epilogue_options(const conv_epilogue *e, weft_options *o);
 int conv_supports_common(const weft_graph *g, const weft_node *n, conv_geom *geo, char *why,
                          size_t cap);
 
+/* The first step of every conv implementation's prepare: a zeroed state
+ * of `size` bytes in p->state (the session releases it through the
+ * implementation's release, also on failure), the node's geometry read
+ * into the conv_geom at `geo_offset` in it (offsetof), and the weights
+ * checked to be a constant the implementation can pack. */
+weft_status conv_prepare_state(weft_prepare *p, size_t size, size_t geo_offset);
+
 /* Writes why (printf-style); returns 0, for `return conv_refuse(...)`. */
 int conv_refuse(char *why, size_t cap, const char *fmt, ...) WEFT_PRINTF(3, 4);
 

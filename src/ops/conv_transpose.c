@@ -9,6 +9,7 @@
  * channel); weights are packed at prepare so the KT weights of one tap and
  * channel are adjacent.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,21 +118,15 @@ static weft_status ct_pack(weft_prepare *p, ct_state *s)
 
 static weft_status ct_prepare(weft_prepare *p)
 {
-    const weft_node *n = p->node;
-    char why[256];
-    ct_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
-    p->state = s;
-    if (!conv_geom_read(p->graph, n, &s->geo, why, sizeof why))
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "%s", why);
-    if (!p->inputs[1].host)
-        return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "W must be a constant");
+    weft_status st = conv_prepare_state(p, sizeof(ct_state), offsetof(ct_state, geo));
+    if (st != WEFT_OK)
+        return st;
+    ct_state *s = p->state;
     s->kt = pick_kt(s->geo.mg);
     s->mt = (s->geo.mg + s->kt - 1) / s->kt;
     s->vw = pick_vw(&s->geo);
     ct_items(&s->geo, s->mt, s->vw, &s->jt);
-    weft_status st = ct_pack(p, s);
+    st = ct_pack(p, s);
     if (st != WEFT_OK)
         return st;
     weft_options o;

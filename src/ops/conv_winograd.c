@@ -24,6 +24,7 @@
  * apply to them).
  */
 #include <stdint.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,15 +175,10 @@ static float *filter_transform(const conv_geom *geo, const float *wt, int64_t m)
 static weft_status wino_prepare(weft_prepare *p, int64_t m)
 {
     const weft_node *n = p->node;
-    char why[256];
-    wino_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
-    p->state = s;
-    if (!conv_geom_read(p->graph, n, &s->geo, why, sizeof why))
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "%s", why);
-    if (!p->inputs[1].host)
-        return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "W must be a constant");
+    weft_status st = conv_prepare_state(p, sizeof(wino_state), offsetof(wino_state, geo));
+    if (st != WEFT_OK)
+        return st;
+    wino_state *s = p->state;
     s->cpu = conv_cpu_class(p->device);
     dims_of(&s->geo, m, &s->w);
     weft_gemm_desc desc;
@@ -192,7 +188,7 @@ static weft_status wino_prepare(weft_prepare *p, int64_t m)
         return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for the transformed filters of node "
                          "'%s'", n->name);
     desc.a.host = u;
-    weft_status st = weft_gemm_prepare(p, &desc, &s->plan);
+    st = weft_gemm_prepare(p, &desc, &s->plan);
     free(u);
     if (st != WEFT_OK)
         return st;

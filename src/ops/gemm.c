@@ -188,9 +188,15 @@ static weft_status check_desc(const weft_node *n, const weft_gemm_desc *d)
 int weft_gemm_backend_available(weft_gemm_backend backend, const weft_device_info *device,
                                 char *why, size_t why_size)
 {
-    (void)device;
     if (backend == WEFT_GEMM_WEFT)
         return 1;
+    /* CLBlast compiles its kernels from source at run time: a device
+     * without a compiler (an FPGA board running from a bundle) cannot. */
+    if (device && !device->compiler_available) {
+        snprintf(why, why_size, "CLBlast compiles its kernels at run time and device '%s' has no compiler",
+                 device->name);
+        return 0;
+    }
     return weft_gemm_clblast_available(why, why_size);
 }
 
@@ -263,6 +269,7 @@ static weft_status prepare_weft(weft_prepare *p, const weft_gemm_desc *d, weft_g
         weft_options_define_int(&o, "TK", 16);
         weft_options_define_int(&o, "WPT", 4);
         weft_options_define_int(&o, "ACT", d->act);
+        weft_options_define_int(&o, "KERNELS", WEFT_GEMM_KERNELS_LOCAL);
         if ((st = weft_op_kernel(p, "gemm", &o, "gemm_local", &plan->main)) != WEFT_OK)
             return st;
         if (weft_op_max_local(p, plan->main) >= (size_t)(t.ts / 4) * (size_t)(t.ts / 4)) {
@@ -320,12 +327,14 @@ static weft_status prepare_weft(weft_prepare *p, const weft_gemm_desc *d, weft_g
     weft_options_define_int(&o, "VW", t.vw);
     weft_options_define_int(&o, "NV", t.nv);
     weft_options_define_int(&o, "ACT", d->act);
+    weft_options_define_int(&o, "KERNELS", WEFT_GEMM_KERNELS_MAIN);
     if (!plan->main && (st = weft_op_kernel(p, "gemm", &o, "gemm_main", &plan->main)) != WEFT_OK)
         return st;
     if (!plan->a_const || (plan->b_packed && !plan->b_const)) {
-        weft_options none;
-        weft_options_init(&none);
-        if ((st = weft_op_kernel(p, "gemm", &none, "gemm_pack", &plan->pack_a)) != WEFT_OK)
+        weft_options pack;
+        weft_options_init(&pack);
+        weft_options_define_int(&pack, "KERNELS", WEFT_GEMM_KERNELS_PACK);
+        if ((st = weft_op_kernel(p, "gemm", &pack, "gemm_pack", &plan->pack_a)) != WEFT_OK)
             return st;
         plan->pack_b = plan->pack_a;
     }

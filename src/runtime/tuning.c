@@ -535,6 +535,11 @@ static double time_candidate(weft_context *ctx, size_t device, const weft_graph 
     weft_session_options o;
     weft_session_options_defaults(&o);
     o.device_index = device;
+    /* The candidate must run where it is being tuned, whatever
+     * WEFT_PLACEMENT says and however many devices the context has. */
+    char placement[32];
+    snprintf(placement, sizeof placement, "all=%zu", device);
+    o.placement = placement;
     weft_session *s = NULL;
     fixed_impl = c->impl;
     fixed_variant = c->variant;
