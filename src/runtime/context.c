@@ -119,6 +119,11 @@ static weft_status attach_bundle(weft_context *ctx, const weft_context_options *
     if (hook && *hook && sscanf(hook, "%ld", &only) == 1 && only >= 0 &&
         (size_t)only < ctx->device_count)
         ctx->devices[only].binary_only = 1;
+    /* The ops see a binary-only device as one without a compiler, so that
+     * what compiles at run time (CLBlast) declines it. */
+    for (size_t d = 0; d < ctx->device_count; d++)
+        if (ctx->devices[d].binary_only)
+            ctx->devices[d].cl.info.compiler_available = 0;
     const char *path = o->bundle && *o->bundle ? o->bundle : getenv("WEFT_BUNDLE");
     if (!path || !*path)
         return WEFT_OK;
