@@ -210,6 +210,7 @@ weft_status conv_prepare_state(weft_prepare *p, size_t size, size_t geo_offset)
         return weft_node_fail(n, WEFT_ERR_GRAPH, "%s", why);
     if (!p->inputs[1].host)
         return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "W must be a constant");
+    p->host_only |= 1u << 1; /* every conv implementation packs W */
     return WEFT_OK;
 }
 

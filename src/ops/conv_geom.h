@@ -100,7 +100,8 @@ int conv_supports_common(const weft_graph *g, const weft_node *n, conv_geom *geo
  * of `size` bytes in p->state (the session releases it through the
  * implementation's release, also on failure), the node's geometry read
  * into the conv_geom at `geo_offset` in it (offsetof), and the weights
- * checked to be a constant the implementation can pack. */
+ * checked to be a constant the implementation can pack (and marked
+ * host-only: no conv implementation reads W on the device). */
 weft_status conv_prepare_state(weft_prepare *p, size_t size, size_t geo_offset);
 
 /* Writes why (printf-style); returns 0, for `return conv_refuse(...)`. */

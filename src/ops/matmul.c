@@ -218,6 +218,7 @@ static weft_status dense_prepare(weft_prepare *p, weft_gemm_backend backend)
     s->b_packed = d.b.host != NULL;
     if ((st = weft_gemm_prepare(p, &d, &s->plan)) != WEFT_OK)
         return st;
+    p->host_only |= (s->a_packed ? 1u : 0u) | (s->b_packed ? 2u : 0u);
     p->workspace_bytes = s->plan.workspace_bytes;
     return WEFT_OK;
 }

@@ -48,6 +48,10 @@ typedef struct weft_prepare {
     /* 0: the implementation's own choice of tiles (its table); k >= 1:
      * its variant k (see weft_op_impl.variant), chosen by tuning. */
     int variant;
+    /* out: bit k set when input k is a constant this implementation
+     * consumed here (packed, transformed) and never reads on the device;
+     * a constant no step reads on the device is not uploaded. */
+    unsigned host_only;
 } weft_prepare;
 
 typedef struct weft_run {

@@ -427,10 +427,41 @@ static weft_status allocate_device(weft_session *s, size_t d)
     return WEFT_OK;
 }
 
+/* Constants that every step reading them consumed at prepare (packed
+ * weights) stay on the host: their storage becomes empty, so nothing is
+ * allocated or uploaded for them (the device holds the packed copy). */
+static void drop_host_only_constants(weft_session *s)
+{
+    const size_t D = s->device_count;
+    for (size_t at = 0; at < s->storage_count; at++) {
+        weft_storage *sto = &s->storages[at];
+        if (sto->kind != WEFT_STORAGE_CONSTANT)
+            continue;
+        int read_on_device = 0;
+        for (size_t v = 0; v < s->graph->value_count && !read_on_device; v++)
+            for (size_t d = 0; d < D; d++)
+                read_on_device |= s->graph->values[v].is_output &&
+                                  s->value_on[v * D + d] == (int)at;
+        for (size_t i = 0; i < s->step_count && !read_on_device; i++) {
+            const weft_step *step = &s->steps[i];
+            const weft_node *n = &s->graph->nodes[step->node];
+            for (size_t k = 0; k < n->input_count; k++) {
+                int v = n->inputs[k];
+                if (v >= 0 && s->value_on[(size_t)v * D + step->dev] == (int)at &&
+                    !(k < 32 && (step->host_only >> k) & 1u))
+                    read_on_device = 1;
+            }
+        }
+        if (!read_on_device)
+            sto->bytes = 0;
+    }
+}
+
 /* Per device: its own arena and memory plan. Transfers between two
  * cl_contexts also get a host copy. */
 static weft_status allocate(weft_session *s)
 {
+    drop_host_only_constants(s);
     weft_status st = WEFT_OK;
     for (size_t d = 0; d < s->device_count && st == WEFT_OK; d++)
         st = allocate_device(s, d);
@@ -764,6 +795,7 @@ static weft_status prepare_steps(weft_session *s)
         st = step->impl->prepare(&p);
         step->state = p.state;
         step->workspace_bytes = p.workspace_bytes;
+        step->host_only = p.host_only;
         if (st == WEFT_OK && p.workspace_bytes > 0) {
             int at = new_storage(s, WEFT_STORAGE_ARENA, p.workspace_bytes, (int)i);
             step->workspace = at;

@@ -57,6 +57,7 @@ typedef struct weft_step {
     double start_ms, end_ms; /* profiling: first START, last END since the run's first START */
     int variant;          /* tiles given to prepare: 0 the implementation's own, k its variant k */
     int tuned;            /* impl and variant came from the tuning table (tuning.h) */
+    unsigned host_only;   /* from prepare: inputs it never reads on the device */
 } weft_step;
 
 struct weft_session {
