@@ -381,7 +381,6 @@ static void test_partial_bundle_two_devices(void **state)
     weft_device_info d0, d1;
     assert_weft_ok(weft_context_device_info(ctx, 0, &d0));
     assert_weft_ok(weft_context_device_info(ctx, 1, &d1));
-    int same = strcmp(d0.name, d1.name) == 0;
     weft_session_options so;
     weft_session_options_defaults(&so);
     so.placement = "first"; /* device 0 wherever it can */
@@ -408,21 +407,6 @@ static void test_partial_bundle_two_devices(void **state)
     assert_true(on1 >= 1);
     weft_cache_stats cs = stats_of(ctx);
     assert_int_equal(cs.bundle_hits, programs);
-    if (!same) {
-        /* Runs across a PoCL pthread and basic device in one process hang
-         * today (test_multidevice does too under POCL_DEVICES="pthread
-         * basic"): the placement and the bundle's device are checked above,
-         * the results with two devices of one kind. */
-        printf("not run on '%s' + '%s': two-kind multi-device runs hang (known)\n", d0.name,
-               d1.name);
-        weft_session_release(s);
-        free(want);
-        weft_context_release(ctx);
-        free(partial);
-        weft_graph_release(full);
-        weft_graph_release(part);
-        return;
-    }
     float *got;
     size_t m;
     run_session(s, &got, &m);
