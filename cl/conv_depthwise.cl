@@ -23,6 +23,11 @@
  *   ROWCAP     conv_depthwise_rows_f32: floats of a private row slot [64]
  *   ACT        fused activation, conv_geom.h's CONV_ACT_* [0 none]
  *   ACT_ALPHA  LeakyRelu alpha, Clip min [0]     ACT_BETA  Clip max [0]
+ *   KERNELS    which kernels the program holds: KERNELS_PLANE
+ *              (conv_depthwise_f32), KERNELS_ROWS (conv_depthwise_rows_f32)
+ *              or KERNELS_ALL [KERNELS_ALL]. Drivers that make code for
+ *              every kernel of a program when its binary is read (PoCL)
+ *              then make it only for the one used.
  * Weights W [C, 1, KD, KH, KW] and bias B [C] (zeros when absent) as
  * given. Index arithmetic is int: the host refuses tensors above 2^31 - 1
  * elements. Work-items beyond zcount return.
@@ -45,9 +50,16 @@
 #ifndef ROWCAP
 #define ROWCAP 64
 #endif
+#define KERNELS_ALL 0
+#define KERNELS_PLANE 1
+#define KERNELS_ROWS 2
+#ifndef KERNELS
+#define KERNELS KERNELS_ALL
+#endif
 
 #include "conv_epilogue.cl"
 
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_PLANE
 /* One work-item per output plane (n, c, od) < zcount = N * C * OD, which
  * it walks row by row; the host groups several planes per work-group when
  * planes are small. dp, zs, row, cps: XP's layout. */
@@ -130,9 +142,12 @@ __kernel void conv_depthwise_f32(__global const float *xp, __global const float 
     }
 }
 
+#endif
+
 /* ---- CPU-class devices: rows from a private zero-bordered copy ------------------ */
 
-#if KW != 0 /* the rows kernel needs the kernel width as a constant */
+#if KW != 0 && (KERNELS == KERNELS_ALL || KERNELS == KERNELS_ROWS)
+/* (the rows kernel needs the kernel width as a constant) */
 
 /* Input row src (iw_n floats) into dst, a slot of SW phases pstride apart:
  * padded column pc = col + pl goes to phase pc % SW, element pc / SW, so

@@ -46,6 +46,10 @@
  *   ACT        fused activation, src/ops/conv_geom.h's CONV_ACT_* [0 none]
  *   ACT_ALPHA  LeakyRelu alpha, Clip min [0]     ACT_BETA  Clip max [0]
  *   RESID      1: add R (the argument res, shaped like Y) before ACT [0]
+ *   KERNELS    which kernels the program holds: KERNELS_PAD (conv_pad_f32
+ *              alone, for ops that only pad) or KERNELS_ALL [KERNELS_ALL].
+ *              Drivers that make code for every kernel of a program when
+ *              its binary is read (PoCL) then make it only for those used.
  * The kernel depth and height, the other strides, the dilations and the extents are
  * arguments (fewer programs to build; they only scale offsets). The host sizes XP so that every tile's reads stay
  * inside it (the right and bottom borders cover the last tile's overhang),
@@ -69,6 +73,11 @@
 #endif
 #ifndef FLAT
 #define FLAT 0
+#endif
+#define KERNELS_ALL 0
+#define KERNELS_PAD 1
+#ifndef KERNELS
+#define KERNELS KERNELS_ALL
 #endif
 
 #include "conv_epilogue.cl"
@@ -102,6 +111,7 @@ __kernel void conv_pad_f32(__global const float *x, __global float *xp, const in
     }
 }
 
+#if KERNELS == KERNELS_ALL
 /* tiles_w, tiles_h: tiles along W and H; zcount = N * G * MT * OD;
  * dp, zs, row, cps, rps, shs, wps: XP's layout as above.
  * c: X's channels; cg: per group; mg, m: output channels per group and in
@@ -273,3 +283,4 @@ __kernel void conv_direct_f32(__global const float *xp, __global const float *wp
 #endif
     }
 }
+#endif

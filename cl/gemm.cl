@@ -40,6 +40,11 @@
  *             multiple of WPT [64, 16, 4]
  *   ACT       0 none, 1 Relu, 2 LeakyRelu, 3 Clip, 4 Sigmoid, 5 Tanh,
  *             6 HardSwish (weft_gemm_act) [0]
+ *   KERNELS   which kernels the program holds: KERNELS_MAIN (gemm_main),
+ *             KERNELS_LOCAL (gemm_local), KERNELS_PACK (gemm_pack),
+ *             KERNELS_EPILOGUE (gemm_epilogue) or KERNELS_ALL [KERNELS_ALL].
+ *             Drivers that make code for every kernel of a program when its
+ *             binary is read (PoCL) then make it only for the one used.
  * Extents, strides, offsets, scalars and the epilogue's other parts are
  * arguments (one program serves every bias and addend form: they cost a
  * uniform branch per stored vector, and fewer programs build faster):
@@ -69,6 +74,14 @@
 #endif
 #ifndef WPT
 #define WPT 4
+#endif
+#define KERNELS_ALL 0
+#define KERNELS_MAIN 1
+#define KERNELS_LOCAL 2
+#define KERNELS_PACK 3
+#define KERNELS_EPILOGUE 4
+#ifndef KERNELS
+#define KERNELS KERNELS_ALL
 #endif
 
 #define TN (VW * NV)
@@ -121,6 +134,7 @@ inline float epilogue_one(float v, int row, int col, int bias_mode, __global con
     return ACTIVATE(v);
 }
 
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_MAIN
 /*
  * Global size (ceil(M / TM), ceil(N / TN), batches), any local size (one
  * item per group is what CPU-class devices want).
@@ -203,7 +217,9 @@ __kernel void gemm_main(int M, int N, int K, int batch1, __global const float *a
         }
     }
 }
+#endif
 
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_LOCAL
 /*
  * Global size (ceil(N / TS) * RT, ceil(M / TS) * RT, batches) with RT =
  * TS / WPT, local size (RT, RT, 1). Arguments as gemm_main's.
@@ -261,7 +277,9 @@ __kernel void gemm_local(int M, int N, int K, int batch1, __global const float *
         }
     }
 }
+#endif
 
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_PACK
 /*
  * Packs rows 0..rows-1 (and zeros up to the panel edge) of a strided
  * source into panels of T rows: dst[(r / T) * K * T + k * T + r % T] =
@@ -284,7 +302,9 @@ __kernel void gemm_pack(int rows, int K, int T, int batch1, __global const float
         to[q] = r < rows ? from[r * sr] : 0.0f;
     }
 }
+#endif
 
+#if KERNELS == KERNELS_ALL || KERNELS == KERNELS_EPILOGUE
 /*
  * The epilogue alone over C in place, C holding alpha * A * B already.
  * Global size (N, M, batches).
@@ -302,3 +322,4 @@ __kernel void gemm_epilogue(int M, int N, int batch1, __global float *c, int c_o
                          d + d_off + BATCH_OFFSET(bt, batch1, d_s0, d_s1), d_rs, beta, act_a,
                          act_b);
 }
+#endif

@@ -29,6 +29,12 @@
  *   WRITE_MEAN, WRITE_INV_STD  norm_*: 1 to write each segment's mean and
  *                    1 / sqrt(var + eps) (LayerNormalization's optional
  *                    outputs Mean and InvStdDev) (default 0 and 0)
+ *   KERNELS          which kernels the program holds: KERNELS_BATCH
+ *                    (batch_norm_*), KERNELS_LRN (lrn_f32), KERNELS_LRN_WALK
+ *                    (lrn_walk_f32), KERNELS_STATS (norm_*) or KERNELS_ALL
+ *                    (default KERNELS_ALL). Drivers that make code for every
+ *                    kernel of a program when its binary is read (PoCL) then
+ *                    make it only for the family used.
  *
  * No vector types anywhere: oclgrind 21.10's uninitialised-memory check
  * crashes on vector kernel arguments and on many float2/float4 operations,
@@ -99,6 +105,15 @@
 #ifndef WRITE_INV_STD
 #define WRITE_INV_STD 0
 #endif
+#define KERNELS_ALL 0
+#define KERNELS_BATCH 1
+#define KERNELS_LRN 2
+#define KERNELS_LRN_WALK 3
+#define KERNELS_STATS 4
+#ifndef KERNELS
+#define KERNELS KERNELS_ALL
+#endif
+#define HOLDS(family) (KERNELS == KERNELS_ALL || KERNELS == (family))
 
 /* floor(n / d) for n < 2^31, from the host's magic pair (mul, shift) of d:
  * (n * mul) >> shift with shift = 31 + ceil(log2 d), mul = ceil(2^shift / d)
@@ -109,6 +124,7 @@ uint fast_div(const uint n, const uint mul, const uint shift)
     return (uint)(((ulong)n * mul) >> shift);
 }
 
+#if HOLDS(KERNELS_BATCH)
 /* ---- BatchNormalization ----------------------------------------------------- */
 
 /* Element i of [N, C, inner] is in channel (i / inner) % channels; the
@@ -151,8 +167,11 @@ __kernel void batch_norm_params_f32(__global const float *x, __global float *y,
     y[i] = (x[i] - mean[c]) * a + bias[c];
 }
 
+#endif
+
 /* ---- LRN ---------------------------------------------------------------------- */
 
+#if HOLDS(KERNELS_LRN) || HOLDS(KERNELS_LRN_WALK)
 /* x / d^beta (LRN_BETA says how). */
 float lrn_apply(const float xv, const float d, const float beta)
 {
@@ -172,6 +191,9 @@ float lrn_apply(const float xv, const float d, const float beta)
 #endif
 }
 
+#endif
+
+#if HOLDS(KERNELS_LRN)
 /* y = x / (bias + alpha_over_size * square_sum) ^ beta, the square sum over
  * channels [c - LRN_BEFORE, c + LRN_AFTER] clipped to [0, channels - 1].
  * Reads neighbouring channels: not in place. */
@@ -196,8 +218,11 @@ __kernel void lrn_f32(__global const float *x, __global float *y, const uint cou
     y[i] = lrn_apply(x[i], bias + alpha_over_size * sum, beta);
 }
 
+#endif
+
 #define LRN_WIN (LRN_BEFORE + LRN_AFTER + 1)
 
+#if HOLDS(KERNELS_LRN_WALK)
 /* The same LRN for CPU-class devices: work-item g takes LRN_LANES adjacent
  * positions of image n = g / blocks (blocks = ceil(inner / LRN_LANES),
  * (mul, shift) its magic pair) and walks the channels, keeping the squares
@@ -269,7 +294,10 @@ __kernel void lrn_walk_f32(__global const float *x, __global float *y, const uin
     }
 }
 
+#endif
+
 /* ---- Statistics: InstanceNormalization, LayerNormalization, GroupNormalization - */
+#if HOLDS(KERNELS_STATS)
 
 /* One Kahan-compensated step: sum += v, comp keeping what rounding lost. */
 #define KAHAN(sum, comp, v)                    \
@@ -503,3 +531,4 @@ __kernel void norm_rows_f32(__global const float *x, __global float *y,
 #endif
     run_write(x, y, scale, bias, maps, seg, base, len, 0, 1, m, c, inv_std);
 }
+#endif

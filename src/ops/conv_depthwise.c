@@ -29,6 +29,11 @@
 #include "core/error.h"
 #include "ops/conv_pad.h"
 
+/* cl/conv_depthwise.cl's KERNELS: a program holds the one kernel used, so
+ * a driver that makes code for every kernel of a program (PoCL, when the
+ * disk cache reads its binary) makes it for that one. */
+enum { KERNELS_PLANE = 1, KERNELS_ROWS = 2 };
+
 static const char *const conv_ops[] = {"Conv", NULL};
 
 static int dw_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
@@ -183,6 +188,7 @@ static weft_status dw_prepare(weft_prepare *p)
         weft_options_define_int(&o, "ROWCAP", s->rl.rowcap);
         weft_options_define_int(&o, "VW", s->rl.vw);
         conv_epilogue_options(&geo->epi, &o);
+        weft_options_define_int(&o, "KERNELS", KERNELS_ROWS);
         st = weft_op_kernel(p, "conv_depthwise", &o, "conv_depthwise_rows_f32", &s->kernel);
         if (st == WEFT_OK)
             s->local = weft_op_local_size(p, s->kernel, 1);
@@ -192,12 +198,14 @@ static weft_status dw_prepare(weft_prepare *p)
     weft_options_define_int(&o, "VW", s->vw);
     weft_options_define_int(&o, "NV", s->nv);
     conv_epilogue_options(&geo->epi, &o);
+    weft_options_define_int(&o, "KERNELS", KERNELS_PLANE);
     st = weft_op_kernel(p, "conv_depthwise", &o, "conv_depthwise_f32", &s->kernel);
     if (st != WEFT_OK)
         return st;
-    weft_options none;
-    weft_options_init(&none);
-    if ((st = conv_pad_prepare(p, &none, &s->pd, &s->pad)) != WEFT_OK)
+    weft_options pad;
+    weft_options_init(&pad);
+    weft_options_define_int(&pad, "KERNELS", CONV_DIRECT_KERNELS_PAD);
+    if ((st = conv_pad_prepare(p, &pad, &s->pd, &s->pad)) != WEFT_OK)
         return st;
     /* Planes per work-group: about 4096 outputs' worth, at most 64 planes,
      * fewer when that would leave under 4 groups per compute unit. */

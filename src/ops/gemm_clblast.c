@@ -73,6 +73,7 @@ weft_status weft_gemm_clblast_prepare(weft_prepare *p, const weft_gemm_desc *d,
         weft_options o;
         weft_options_init(&o);
         weft_options_define_int(&o, "ACT", d->act);
+        weft_options_define_int(&o, "KERNELS", WEFT_GEMM_KERNELS_EPILOGUE);
         if ((st = weft_op_kernel(p, "gemm", &o, "gemm_epilogue", &plan->epilogue)) != WEFT_OK)
             return st;
     }

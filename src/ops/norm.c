@@ -47,6 +47,11 @@
 #include "ops/op.h"
 #include "ops/rows.h"
 
+/* cl/norm.cl's KERNELS: a program holds one family, so a driver that
+ * makes code for every kernel of a program (PoCL, when the disk cache
+ * reads its binary) makes it for those the op uses. */
+enum { KERNELS_BATCH = 1, KERNELS_LRN = 2, KERNELS_LRN_WALK = 3, KERNELS_STATS = 4 };
+
 /* The work-group size of an element-wise launch: the kernel's limit, at
  * most 64 (and at most WEFT_TEST_MAX_LOCAL). */
 static size_t elementwise_local(const weft_prepare *p, cl_kernel kernel)
@@ -176,7 +181,10 @@ static weft_status batch_norm_prepare(weft_prepare *p)
         if (st != WEFT_OK)
             return st;
     }
-    st = weft_op_kernel(p, "norm", NULL, s->ab ? "batch_norm_f32" : "batch_norm_params_f32",
+    weft_options o;
+    weft_options_init(&o);
+    weft_options_define_int(&o, "KERNELS", KERNELS_BATCH);
+    st = weft_op_kernel(p, "norm", &o, s->ab ? "batch_norm_f32" : "batch_norm_params_f32",
                         &s->kernel);
     if (st == WEFT_OK)
         s->local = elementwise_local(p, s->kernel);
@@ -280,6 +288,7 @@ static weft_status lrn_prepare(weft_prepare *p)
     weft_options_define_int(&o, "LRN_AFTER", size / 2);
     /* The betas of common models (AlexNet and GoogLeNet 0.75) without pow. */
     weft_options_define_int(&o, "LRN_BETA", beta == 0.75f ? 1 : beta == 0.5f ? 2 : beta == 1.0f ? 3 : 0);
+    weft_options_define_int(&o, "KERNELS", KERNELS_LRN);
     st = weft_op_kernel(p, "norm", &o, "lrn_f32", &s->kernel);
     if (st == WEFT_OK)
         s->local = elementwise_local(p, s->kernel);
@@ -365,6 +374,7 @@ static weft_status lrn_walk_prepare(weft_prepare *p)
     weft_options_define_int(&o, "LRN_AFTER", size / 2);
     weft_options_define_int(&o, "LRN_BETA", beta == 0.75f ? 1 : beta == 0.5f ? 2 : beta == 1.0f ? 3 : 0);
     weft_options_define_int(&o, "LRN_LANES", LRN_WALK_LANES);
+    weft_options_define_int(&o, "KERNELS", KERNELS_LRN_WALK);
     st = weft_op_kernel(p, "norm", &o, "lrn_walk_f32", &s->kernel);
     if (st == WEFT_OK)
         s->local = weft_op_local_size(p, s->kernel, 1);
@@ -639,6 +649,7 @@ static weft_status normalize_prepare(weft_prepare *p)
     /* 16 lanes per chunk where a work-item's loops become vector code */
     int lanes = p->device->type == WEFT_DEVICE_CPU ? 16 : 4;
     weft_options_define_int(&o, "NORM_LANES", lanes);
+    weft_options_define_int(&o, "KERNELS", KERNELS_STATS);
     st = weft_op_kernel(p, "norm", &o, s->group ? "norm_group_f32" : "norm_rows_f32", &s->kernel);
     if (st != WEFT_OK)
         return st;
