@@ -160,18 +160,7 @@ static weft_status gemm_enqueue(weft_run *r)
         int a = 0;
         v[a++] = (cl_int)geo->n;
         v[a++] = (cl_int)geo->c;
-        for (int i = 0; i < 3; i++)
-            v[a++] = (cl_int)geo->in[i];
-        for (int i = 0; i < 3; i++)
-            v[a++] = (cl_int)geo->out[i];
-        for (int i = 0; i < 3; i++)
-            v[a++] = (cl_int)geo->k[i];
-        for (int i = 0; i < 3; i++)
-            v[a++] = (cl_int)geo->s[i];
-        for (int i = 0; i < 3; i++)
-            v[a++] = (cl_int)geo->d[i];
-        for (int i = 0; i < 3; i++)
-            v[a++] = (cl_int)geo->pad[i];
+        a += conv_geom_window_args(geo, v + a);
         weft_arg args[2 + 22];
         args[0] = WEFT_ARG(r->inputs[0].mem);
         args[1] = WEFT_ARG(r->workspace);

@@ -198,6 +198,16 @@ double conv_geom_macs(const conv_geom *geo)
            (double)conv_geom_taps(geo);
 }
 
+int conv_geom_window_args(const conv_geom *geo, cl_int v[18])
+{
+    const int64_t *const parts[] = {geo->in, geo->out, geo->k, geo->s, geo->d, geo->pad};
+    int a = 0;
+    for (int p = 0; p < 6; p++)
+        for (int i = 0; i < 3; i++)
+            v[a++] = (cl_int)parts[p][i];
+    return a;
+}
+
 weft_status conv_prepare_state(weft_prepare *p, size_t size, size_t geo_offset)
 {
     const weft_node *n = p->node;

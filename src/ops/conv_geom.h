@@ -86,6 +86,10 @@ double conv_geom_macs(const conv_geom *geo);
 /* Elements of the kernel (taps) and the reduction length of one output. */
 int64_t conv_geom_taps(const conv_geom *geo);
 
+/* The 18 geometry arguments the im2col and transposed-conv kernels take,
+ * in their order: in, out, k, s, d, pad, each [D, H, W]. Returns 18. */
+int conv_geom_window_args(const conv_geom *geo, cl_int v[18]);
+
 /* Emits the epilogue's -D options: ACT, ACT_ALPHA, ACT_BETA, and RESID 1
  * with a residual (absent otherwise). */
 void conv_epilogue_options(const conv_epilogue *e, weft_options *o);

@@ -153,18 +153,7 @@ static weft_status ct_enqueue(weft_run *r)
     v[a++] = (cl_int)geo->mg;
     v[a++] = (cl_int)geo->group;
     v[a++] = (cl_int)s->mt;
-    for (int i = 0; i < 3; i++)
-        v[a++] = (cl_int)geo->in[i];
-    for (int i = 0; i < 3; i++)
-        v[a++] = (cl_int)geo->out[i];
-    for (int i = 0; i < 3; i++)
-        v[a++] = (cl_int)geo->k[i];
-    for (int i = 0; i < 3; i++)
-        v[a++] = (cl_int)geo->s[i];
-    for (int i = 0; i < 3; i++)
-        v[a++] = (cl_int)geo->d[i];
-    for (int i = 0; i < 3; i++)
-        v[a++] = (cl_int)geo->pad[i];
+    a += conv_geom_window_args(geo, v + a);
     v[a++] = (cl_int)jt;
     weft_arg args[4 + 26];
     args[0] = WEFT_ARG(r->inputs[0].mem);

@@ -247,6 +247,22 @@ static int lrn_supports(const weft_graph *g, const weft_node *n, const weft_devi
     return x_supported(g, n, 2, why, cap);
 }
 
+/* LRN's attributes, as both LRN implementations read them. */
+static weft_status lrn_attrs(const weft_node *n, int64_t *size, float *alpha, float *beta,
+                             float *bias)
+{
+    weft_status st;
+    if ((st = weft_node_attr_int(n, "size", 0, size)) != WEFT_OK ||
+        (st = weft_node_attr_float(n, "alpha", 1e-4f, alpha)) != WEFT_OK ||
+        (st = weft_node_attr_float(n, "beta", 0.75f, beta)) != WEFT_OK ||
+        (st = weft_node_attr_float(n, "bias", 1.0f, bias)) != WEFT_OK)
+        return st;
+    if (*size < 1 || *size > INT32_MAX)
+        return weft_node_fail(n, WEFT_ERR_GRAPH, "attribute 'size' = %lld must be positive",
+                              (long long)*size);
+    return WEFT_OK;
+}
+
 static double lrn_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
 {
     (void)d;
@@ -260,15 +276,9 @@ static weft_status lrn_prepare(weft_prepare *p)
     const weft_shape *shape = &p->inputs[0].shape;
     int64_t size = 0;
     float alpha, beta, bias;
-    weft_status st;
-    if ((st = weft_node_attr_int(n, "size", 0, &size)) != WEFT_OK ||
-        (st = weft_node_attr_float(n, "alpha", 1e-4f, &alpha)) != WEFT_OK ||
-        (st = weft_node_attr_float(n, "beta", 0.75f, &beta)) != WEFT_OK ||
-        (st = weft_node_attr_float(n, "bias", 1.0f, &bias)) != WEFT_OK)
+    weft_status st = lrn_attrs(n, &size, &alpha, &beta, &bias);
+    if (st != WEFT_OK)
         return st;
-    if (size < 1 || size > INT32_MAX)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "attribute 'size' = %lld must be positive",
-                              (long long)size);
     lrn_state *s = calloc(1, sizeof *s);
     if (!s)
         return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
@@ -345,15 +355,9 @@ static weft_status lrn_walk_prepare(weft_prepare *p)
     const weft_shape *shape = &p->inputs[0].shape;
     int64_t size = 0;
     float alpha, beta, bias;
-    weft_status st;
-    if ((st = weft_node_attr_int(n, "size", 0, &size)) != WEFT_OK ||
-        (st = weft_node_attr_float(n, "alpha", 1e-4f, &alpha)) != WEFT_OK ||
-        (st = weft_node_attr_float(n, "beta", 0.75f, &beta)) != WEFT_OK ||
-        (st = weft_node_attr_float(n, "bias", 1.0f, &bias)) != WEFT_OK)
+    weft_status st = lrn_attrs(n, &size, &alpha, &beta, &bias);
+    if (st != WEFT_OK)
         return st;
-    if (size < 1 || size > INT32_MAX)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "attribute 'size' = %lld must be positive",
-                              (long long)size);
     lrn_walk_state *s = calloc(1, sizeof *s);
     if (!s)
         return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
