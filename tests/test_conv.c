@@ -752,6 +752,34 @@ static void test_direct_tiles(void **state)
     tally_print(&t, "direct tiles");
 }
 
+/* ---- direct_oc tiles: positions past the plane, channels past the group ----------- */
+
+static void test_direct_oc_tiles(void **state)
+{
+    (void)state;
+    /* TM,VW,NV: planes and channel counts that leave partial tiles of
+     * both kinds, one-position and one-lane-vector tiles */
+    static const char *const tiles[] = {"3,4,2", "7,16,2", "5,8,3", "1,4,1", "6,16,4"};
+    const conv_case cases[] = {
+        {.sp = 2, .n = 2, .c = 5, .m = 7, .group = 1, .in = {11, 13}, .k = {3, 3}, .s = {1, 1},
+         .d = {1, 1}, .pads_given = 1, .pads = {1, 2, 0, 1}, .bias = 1},
+        {.sp = 2, .n = 1, .c = 4, .m = 10, .group = 2, .in = {10, 23}, .k = {3, 5}, .s = {2, 2},
+         .d = {1, 1}, .auto_pad = "SAME_UPPER", .bias = 1},
+        {.sp = 2, .n = 1, .c = 3, .m = 37, .group = 1, .in = {12, 17}, .k = {2, 3}, .s = {3, 3},
+         .d = {2, 1}, .pads_given = 1, .pads = {2, 1, 1, 2}},
+        {.sp = 2, .n = 1, .c = 24, .m = 33, .group = 1, .in = {7, 7}, .k = {3, 3}, .s = {1, 1},
+         .d = {1, 1}, .pads_given = 1, .pads = {1, 1, 1, 1}, .bias = 1},
+    };
+    tally t = {0};
+    for (size_t i = 0; i < (small() ? 2 : COUNT(tiles)); i++) {
+        setenv("WEFT_CONV_OC_TILE", tiles[i], 1);
+        for (size_t c = 0; c < COUNT(cases); c++)
+            assert_int_equal(run_case(&cases[c], "direct_oc", &t), 1);
+    }
+    unsetenv("WEFT_CONV_OC_TILE");
+    tally_print(&t, "direct_oc tiles");
+}
+
 /* ---- Depthwise rows (CPU-class devices: cl/conv_depthwise.cl's rows kernel) ------ */
 
 /* Each case with each kernel forced (WEFT_TEST_DW_PATH), so that both run
@@ -892,6 +920,7 @@ int main(void)
         cmocka_unit_test(test_conv_1d_3d),
         cmocka_unit_test(test_epilogues),
         cmocka_unit_test(test_direct_tiles),
+        cmocka_unit_test(test_direct_oc_tiles),
         cmocka_unit_test(test_depthwise_rows),
         cmocka_unit_test(test_refusals),
     };

@@ -1,0 +1,165 @@
+/*
+ * conv_direct_oc — Conv as a direct sum with the vector lanes along the
+ * output channels (host side: src/ops/conv_direct_oc.c). Float32, any
+ * kernel size, stride, padding, dilation and groups over 1 to 3 spatial
+ * axes (seen as [D, H, W]).
+ *
+ * conv_direct puts its vector lanes along an output row, so a 7x7 plane
+ * fills 49 of 64 lanes and each weight feeds one row tile. Here each
+ * work-item computes TM consecutive output positions (of the flattened
+ * oh * OW + ow plane) x NV vectors of VW output channels: for each input
+ * channel and tap it loads NV weight vectors, broadcasts TM input values
+ * and issues TM * NV fma()s, all in registers (no local memory, no
+ * barriers). Planes of 7x7, 14x14, 28x28 and 56x56 split into TM = 7
+ * positions exactly, and channel counts of 32k into NV * VW = 32 lanes.
+ *
+ * X is read from conv_direct.cl's zero-bordered copy XP in its row layout
+ * (FLAT 0: src/ops/conv_pad.h): padded (y, x) of a slice at
+ *   y * row + (x mod SW) * cps + x / SW,
+ * so output (oh, ow) and tap (kh, kw) read
+ *   (oh * SH + kh * DH) * row + ow + col_off(kw)
+ * with col_off(kw) = (kw * DW mod SW) * cps + kw * DW / SW: any stride and
+ * dilation, no edge tests. Weights are packed by the host as
+ *   WP[g][ct][c][kd][kh][kw][NV * VW]   (ct: tile of NV * VW output
+ * channels within the group, zeros beyond MG), the bias as BP[g][ct *
+ * NV * VW + l]. Then bias, the fused residual (RESID), the fused
+ * activation and a store of the lanes below MG, one position at a time.
+ *
+ * -D contract (defaults in brackets):
+ *   TM         output positions per work-item [7]
+ *   VW         vector width: 4, 8 or 16 [16]
+ *   NV         vectors of output channels per work-item [2]
+ *   KW         kernel width, unrolled; 0: the argument kw_n [3]
+ *   ACT, ACT_ALPHA, ACT_BETA, RESID: the epilogue (conv_epilogue.cl)
+ * Extents, strides and dilations are arguments. Indices are 32-bit (the
+ * host refuses larger tensors). Work-items past the tile counts return.
+ */
+#ifndef TM
+#define TM 7
+#endif
+#ifndef VW
+#define VW 16
+#endif
+#ifndef NV
+#define NV 2
+#endif
+#ifndef KW
+#define KW 3
+#endif
+
+#include "conv_epilogue.cl"
+
+/* ptiles: tiles of TM positions over the oh * ow plane; ctiles: tiles of
+ * NV * VW channels per group; zcount = N * G * OD (z = (n * G + grp) * OD
+ * + od). dp, zs, row, cps: XP's layout. */
+__kernel void conv_direct_oc_f32(__global const float *xp, __global const float *wpk,
+                                 __global const float *bpk, __global float *y,
+                                 __global const float *res, const int ptiles, const int ctiles,
+                                 const int zcount, const int dp, const int zs, const int row,
+                                 const int cps, const int c, const int cg, const int mg,
+                                 const int m, const int g, const int od_n, const int oh_n,
+                                 const int ow_n, const int kd_n, const int kh_n,
+                                 const int kw_arg, const int sd, const int sh, const int sw,
+                                 const int dd, const int dh, const int dw)
+{
+#if KW != 0
+    const int kw_n = KW;
+    (void)kw_arg;
+#else
+    const int kw_n = kw_arg;
+#endif
+#if !RESID
+    (void)res;
+#endif
+    const int pt = get_global_id(0), ct = get_global_id(1), z = get_global_id(2);
+    if (pt >= ptiles || ct >= ctiles || z >= zcount)
+        return;
+    const int q = z / od_n, od = z - q * od_n;
+    const int n = q / g, grp = q - n * g;
+    const int plane = oh_n * ow_n, taps = kd_n * kh_n * kw_n;
+    const int slice = dp * zs;
+#if KW != 0
+    int col_off[KW];
+#pragma unroll
+    for (int kw = 0; kw < KW; kw++) {
+        const int tx = kw * dw, cq = tx / sw;
+        col_off[kw] = (tx - cq * sw) * cps + cq;
+    }
+#endif
+    __global const float *xb = xp + (n * c + grp * cg) * slice + od * sd * zs;
+    __global const float *bb = bpk + (grp * ctiles + ct) * (NV * VW);
+    const int m0 = ct * (NV * VW);
+    /* Y's offset of channel ml of this group at position 0 of the plane. */
+    const int ybase = ((n * m + grp * mg) * od_n + od) * plane, cstride = od_n * plane;
+
+    /* Each position's offset in a slice; positions past the plane repeat
+     * the last one (computed, never stored). */
+    int pix[TM];
+#pragma unroll
+    for (int i = 0; i < TM; i++) {
+        const int p = min(pt * TM + i, plane - 1), oh = p / ow_n, ow = p - oh * ow_n;
+        pix[i] = oh * sh * row + ow;
+    }
+
+    floatv acc[TM][NV];
+#pragma unroll
+    for (int i = 0; i < TM; i++)
+#pragma unroll
+        for (int v = 0; v < NV; v++)
+            acc[i][v] = (floatv)0.0f;
+
+    __global const float *wt = wpk + (grp * ctiles + ct) * cg * taps * (NV * VW);
+    for (int ci = 0; ci < cg; ci++) {
+        __global const float *xc = xb + ci * slice;
+        for (int kd = 0; kd < kd_n; kd++) {
+            for (int kh = 0; kh < kh_n; kh++) {
+                __global const float *xr = xc + kd * dd * zs + kh * dh * row;
+#if KW != 0
+#pragma unroll
+#endif
+                for (int kw = 0; kw < kw_n; kw++) {
+#if KW != 0
+                    __global const float *xt = xr + col_off[kw];
+#else
+                    const int tx = kw * dw, cq = tx / sw;
+                    __global const float *xt = xr + (tx - cq * sw) * cps + cq;
+#endif
+                    floatv wv[NV];
+#pragma unroll
+                    for (int v = 0; v < NV; v++)
+                        wv[v] = vloadv(v, wt);
+                    wt += NV * VW;
+#pragma unroll
+                    for (int i = 0; i < TM; i++) {
+                        const floatv xv = (floatv)xt[pix[i]];
+#pragma unroll
+                        for (int v = 0; v < NV; v++)
+                            acc[i][v] = fma(xv, wv[v], acc[i][v]);
+                    }
+                }
+            }
+        }
+    }
+
+#pragma unroll
+    for (int i = 0; i < TM; i++) {
+        const int p = pt * TM + i;
+        if (p >= plane)
+            break;
+#pragma unroll
+        for (int v = 0; v < NV; v++) {
+            const int mv = m0 + v * VW;
+            floatv sum = acc[i][v] + vloadv(v, bb);
+#if RESID
+            float r[VW];
+            for (int l = 0; l < VW; l++)
+                r[l] = mv + l < mg ? res[ybase + (mv + l) * cstride + p] : 0.0f;
+            sum += vloadv(0, r);
+#endif
+            float t[VW];
+            vstorev(activate(sum), 0, t);
+            for (int l = 0; l < VW && mv + l < mg; l++)
+                y[ybase + (mv + l) * cstride + p] = t[l];
+        }
+    }
+}

@@ -1,0 +1,256 @@
+/*
+ * Conv, direct with the vector lanes along the output channels
+ * (cl/conv_direct_oc.cl): every kernel size, stride, padding, dilation and
+ * group count over 1 to 3 spatial axes, with the fused epilogue of
+ * conv_geom.h. It reads the zero-bordered copy of X that conv_pad.h
+ * writes (row layout), like conv_direct.
+ *
+ * Where it wins: small output planes with many channels (ResNet-18's 7x7
+ * layers: conv_direct's row tiles fill 49 of 64 lanes there and reuse
+ * each weight over one tile only). The tile is TM positions x NV * VW
+ * channels: TM 7 when the plane is a multiple of 7 (7x7 to 112x112), else
+ * 8; NV * VW = 32 channels, 16 for groups of at most 16. CPU-class
+ * devices only get a cost that can win: the tile is sized for AVX-512's
+ * 32 vector registers and one-item work-groups, as conv_direct's CPU
+ * table. WEFT_CONV_OC_TILE="TM,VW,NV" overrides the choice.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "core/error.h"
+#include "ops/conv_pad.h"
+
+typedef struct oc_tile {
+    int tm, vw, nv;
+} oc_tile;
+
+static int parse_oc_tile(const char *e, oc_tile *t)
+{
+    oc_tile f = {0};
+    if (!e || sscanf(e, "%d,%d,%d", &f.tm, &f.vw, &f.nv) != 3 || f.tm < 1 || f.tm > 32 ||
+        f.nv < 1 || f.nv > 8 || (f.vw != 4 && f.vw != 8 && f.vw != 16))
+        return 0;
+    *t = f;
+    return 1;
+}
+
+/* The tiles tuning tries (variant k is entry k - 1). */
+static const char *const cpu_variants[] = {"7,16,2", "7,16,3", "8,16,2", "6,16,4", "14,16,1",
+                                           "4,16,4", NULL};
+static const char *const other_variants[] = {"4,4,1", "4,4,2", "8,4,1", "2,4,4", NULL};
+
+static const char *oc_variant(const weft_device_info *d, int k)
+{
+    const char *const *list = conv_cpu_class(d) ? cpu_variants : other_variants;
+    for (int i = 1; *list && i < k; i++)
+        list++;
+    return k >= 1 ? *list : NULL;
+}
+
+static oc_tile oc_tile_for(const conv_geom *geo, const weft_device_info *d, int variant)
+{
+    oc_tile t;
+    if (parse_oc_tile(oc_variant(d, variant), &t) || parse_oc_tile(getenv("WEFT_CONV_OC_TILE"), &t))
+        return t;
+    if (!conv_cpu_class(d))
+        return (oc_tile){.tm = 4, .vw = 4, .nv = 1};
+    int64_t plane = geo->out[1] * geo->out[2];
+    t.tm = plane % 7 == 0 ? 7 : 8;
+    t.vw = 16;
+    t.nv = geo->mg <= 16 ? 1 : 2;
+    return t;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+static const char *const conv_ops[] = {"Conv", NULL};
+
+static int oc_supports(const weft_graph *g, const weft_node *n, const weft_device_info *d,
+                       char *why, size_t cap)
+{
+    conv_geom geo;
+    if (!conv_supports_common(g, n, &geo, why, cap))
+        return 0;
+    if (geo.transpose)
+        return conv_refuse(why, cap, "not a Conv");
+    oc_tile t = oc_tile_for(&geo, d, 0);
+    conv_padded p;
+    int64_t count, lanes = (int64_t)t.vw * t.nv;
+    conv_padded_layout(&geo, 1, 1, 0, &p);
+    if (!conv_padded_elements(&geo, &p, &count))
+        return conv_refuse(why, cap, "the padded input would exceed 2^31 - 1 elements");
+    if ((double)geo.group * (double)ceil_div(geo.mg, lanes) * (double)lanes * (double)geo.cg *
+            (double)conv_geom_taps(&geo) > (double)INT32_MAX)
+        return conv_refuse(why, cap, "the packed weights would exceed 2^31 - 1 elements");
+    return 1;
+}
+
+/* Seconds: conv_direct's estimate (the MACs at 60% of an assumed peak on
+ * CPU-class devices: 16 FMA lanes per compute unit and cycle), scaled by
+ * the share of the tile's lanes and positions that hold outputs, lower
+ * for short reductions, plus the padding pass at 10 GB/s. conv_direct's
+ * estimate scales by its flat tiles' fill the same way, so this wins where
+ * those waste lanes (planes of at most 8 columns: ResNet-18's 7x7 layers,
+ * 1.5 instead of 1.8 ms each, measured on PoCL in the whole model) and
+ * ties lose to conv_direct elsewhere (registered first). Other device
+ * classes: a cost that never wins (the tile is sized for CPUs). */
+static double oc_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
+{
+    conv_geom geo;
+    char why[8];
+    if (!conv_geom_read(g, n, &geo, why, sizeof why))
+        return 1e30;
+    int cpu = conv_cpu_class(d);
+    oc_tile t = oc_tile_for(&geo, d, 0);
+    double lanes = cpu ? 16 : 32, clock = d && d->clock_mhz ? d->clock_mhz * 1e6 : 1e9;
+    double units = d && d->compute_units ? d->compute_units : 1;
+    double eff = cpu ? (conv_geom_taps(&geo) > 1 ? 0.6 : 0.35) : 0.01;
+    int64_t tn = (int64_t)t.vw * t.nv, plane = geo.out[1] * geo.out[2];
+    eff *= (double)geo.mg / (double)(ceil_div(geo.mg, tn) * tn);
+    eff *= (double)plane / (double)(ceil_div(plane, t.tm) * t.tm);
+    double reduction = (double)geo.cg * (double)conv_geom_taps(&geo);
+    if (reduction < 64)
+        eff *= reduction / 64;
+    double bytes = 8.0 * (double)geo.n * (double)geo.c * (double)(geo.in[0] * geo.in[1] * geo.in[2]);
+    return conv_geom_macs(&geo) / (lanes * clock * units * eff) + bytes / 10e9;
+}
+
+typedef struct oc_state {
+    cl_kernel conv;
+    cl_mem weights, bias;
+    conv_geom geo;
+    oc_tile tile;
+    conv_padded pd;
+    conv_pad_pass pad;
+    int64_t ctiles, ptiles;
+    int cpu;
+} oc_state;
+
+/* WP[g][ct][c][taps][TN] and BP[g][ct * TN], zero beyond mg. */
+static weft_status pack(weft_prepare *p, oc_state *s)
+{
+    const conv_geom *geo = &s->geo;
+    const float *w = p->inputs[1].host;
+    const float *b = p->input_count > 2 && p->inputs[2].host ? p->inputs[2].host : NULL;
+    int64_t taps = conv_geom_taps(geo), tn = (int64_t)s->tile.vw * s->tile.nv, ct = s->ctiles;
+    size_t wcount = (size_t)(geo->group * ct * geo->cg * taps * tn);
+    size_t bcount = (size_t)(geo->group * ct * tn);
+    float *wp = calloc(wcount ? wcount : 1, sizeof *wp), *bp = calloc(bcount, sizeof *bp);
+    if (!wp || !bp) {
+        free(wp);
+        free(bp);
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory to pack the weights of node '%s'",
+                         p->node->name);
+    }
+    for (int64_t g = 0; g < geo->group; g++)
+        for (int64_t ml = 0; ml < geo->mg; ml++) {
+            int64_t m = g * geo->mg + ml, tile = ml / tn, l = ml % tn;
+            if (b)
+                bp[(g * ct + tile) * tn + l] = b[m];
+            const float *wm = w + m * geo->cg * taps;
+            float *dst = wp + (g * ct + tile) * geo->cg * taps * tn + l;
+            for (int64_t k = 0; k < geo->cg * taps; k++)
+                dst[k * tn] = wm[k];
+        }
+    weft_status st = weft_op_upload(p, wp, wcount * sizeof *wp, &s->weights);
+    if (st == WEFT_OK)
+        st = weft_op_upload(p, bp, bcount * sizeof *bp, &s->bias);
+    free(wp);
+    free(bp);
+    return st;
+}
+
+static weft_status oc_prepare(weft_prepare *p)
+{
+    weft_status st = conv_prepare_state(p, sizeof(oc_state), offsetof(oc_state, geo));
+    if (st != WEFT_OK)
+        return st;
+    oc_state *s = p->state;
+    const conv_geom *geo = &s->geo;
+    s->cpu = conv_cpu_class(p->device);
+    s->tile = oc_tile_for(geo, p->device, p->variant);
+    s->ctiles = ceil_div(geo->mg, (int64_t)s->tile.vw * s->tile.nv);
+    s->ptiles = ceil_div(geo->out[1] * geo->out[2], s->tile.tm);
+    conv_padded_layout(geo, 1, 1, 0, &s->pd);
+    int64_t count;
+    if (!conv_padded_elements(geo, &s->pd, &count))
+        return weft_node_fail(p->node, WEFT_ERR_UNSUPPORTED, "the padded input is too large");
+    p->workspace_bytes = (size_t)count * sizeof(float);
+    if ((st = pack(p, s)) != WEFT_OK)
+        return st;
+    weft_options o;
+    weft_options_init(&o);
+    weft_options_define_int(&o, "TM", s->tile.tm);
+    weft_options_define_int(&o, "VW", s->tile.vw);
+    weft_options_define_int(&o, "NV", s->tile.nv);
+    /* Unrolled for the common widths only: fewer programs to build. */
+    weft_options_define_int(&o, "KW", geo->k[2] == 1 || geo->k[2] == 3 ? geo->k[2] : 0);
+    conv_epilogue_options(&geo->epi, &o);
+    if ((st = weft_op_kernel(p, "conv_direct_oc", &o, "conv_direct_oc_f32", &s->conv)) != WEFT_OK)
+        return st;
+    weft_options pad;
+    weft_options_init(&pad);
+    weft_options_define_int(&pad, "KERNELS", CONV_DIRECT_KERNELS_PAD);
+    return conv_pad_prepare(p, &pad, &s->pd, &s->pad);
+}
+
+static weft_status oc_enqueue(weft_run *r)
+{
+    oc_state *s = r->state;
+    const conv_geom *geo = &s->geo;
+    const conv_padded *pd = &s->pd;
+    weft_status st = conv_pad_enqueue(r, &s->pad, geo, pd);
+    if (st != WEFT_OK)
+        return st;
+    cl_int ptiles = (cl_int)s->ptiles, ctiles = (cl_int)s->ctiles;
+    cl_int zcount = (cl_int)(geo->n * geo->group * geo->out[0]);
+    cl_int dp = (cl_int)pd->dp, zs = (cl_int)pd->zs, row = (cl_int)pd->row;
+    cl_int cps = (cl_int)pd->cps;
+    cl_int c = (cl_int)geo->c, cg = (cl_int)geo->cg, mg = (cl_int)geo->mg, m = (cl_int)geo->m;
+    cl_int g = (cl_int)geo->group;
+    cl_int od = (cl_int)geo->out[0], oh = (cl_int)geo->out[1], ow = (cl_int)geo->out[2];
+    cl_int k[3], st3[3], dl[3];
+    for (int i = 0; i < 3; i++) {
+        k[i] = (cl_int)geo->k[i];
+        st3[i] = (cl_int)geo->s[i];
+        dl[i] = (cl_int)geo->d[i];
+    }
+    /* Without a residual (RESID 0) the kernel never reads res: any buffer. */
+    cl_mem res = geo->epi.residual ? r->inputs[3].mem : r->outputs[0].mem;
+    weft_arg args[] = {WEFT_ARG(r->workspace), WEFT_ARG(s->weights), WEFT_ARG(s->bias),
+                       WEFT_ARG(r->outputs[0].mem), WEFT_ARG(res), WEFT_ARG(ptiles),
+                       WEFT_ARG(ctiles), WEFT_ARG(zcount), WEFT_ARG(dp), WEFT_ARG(zs),
+                       WEFT_ARG(row), WEFT_ARG(cps), WEFT_ARG(c), WEFT_ARG(cg), WEFT_ARG(mg),
+                       WEFT_ARG(m), WEFT_ARG(g), WEFT_ARG(od), WEFT_ARG(oh), WEFT_ARG(ow),
+                       WEFT_ARG(k[0]), WEFT_ARG(k[1]), WEFT_ARG(k[2]), WEFT_ARG(st3[0]),
+                       WEFT_ARG(st3[1]), WEFT_ARG(st3[2]), WEFT_ARG(dl[0]), WEFT_ARG(dl[1]),
+                       WEFT_ARG(dl[2])};
+    if ((st = weft_op_set_args(r, s->conv, args, sizeof args / sizeof args[0])) != WEFT_OK)
+        return st;
+    /* Position tiles fastest: the items of one channel tile run one after
+     * another and share its weights in cache. */
+    size_t global[3] = {(size_t)ptiles, (size_t)ctiles, (size_t)zcount};
+    static const size_t one[3] = {1, 1, 1};
+    return weft_op_launch(r, s->conv, 3, global, s->cpu ? one : NULL);
+}
+
+static void oc_release(void *state)
+{
+    free(state);
+}
+
+const weft_op_impl weft_impl_conv_direct_oc = {
+    .name = "direct_oc",
+    .ops = conv_ops,
+    .supports = oc_supports,
+    .cost = oc_cost,
+    .prepare = oc_prepare,
+    .enqueue = oc_enqueue,
+    .release = oc_release,
+    .variant = oc_variant,
+};
