@@ -186,16 +186,48 @@ __kernel void gemm_main(int M, int N, int K, int batch1, __global const float *a
     int cb = c_off + BATCH_OFFSET(bt, batch1, c_s0, c_s1);
     int db = d_off + BATCH_OFFSET(bt, batch1, d_s0, d_s1);
     __global const float *bias_p = bias + bias_off;
+    if (row0 + TM <= M && col0 == first && first + TN <= N) {
+        /* An inner tile: whole vectors only. */
 #pragma unroll
-    for (int r = 0; r < TM; r++) {
+        for (int r = 0; r < TM; r++) {
+            int row = row0 + r;
+#pragma unroll
+            for (int v = 0; v < NV; v++) {
+                int col = col0 + v * VW;
+                VEC x = alpha * acc[r][v];
+                if (bias_mode == 1)
+                    x += bias_p[row];
+                else if (bias_mode == 2)
+                    x += VLOAD(bias_p + col);
+                if (d_mode == 1)
+                    x += beta * VLOAD(d + db + row * d_rs + col);
+                else if (d_mode == 2)
+                    x += beta * d[db + row * d_rs];
+                VSTORE(ACTIVATE(x), c + cb + row * ldc + col);
+            }
+        }
+        return;
+    }
+    /* An edge tile (rows past M, columns past N, or the shifted last panel
+     * whose first columns the previous panel stored): the same per vector
+     * from a private copy, element by element where a vector is cut, in
+     * loops that stay rolled, so the compiler does not replicate the
+     * scalar epilogue TM * NV * VW times (code size, and PoCL's compile
+     * time, grow with it). */
+    float tile[TM * TN];
+#pragma unroll
+    for (int r = 0; r < TM; r++)
+#pragma unroll
+        for (int v = 0; v < NV; v++)
+            VSTORE(alpha * acc[r][v], tile + r * TN + v * VW);
+#pragma unroll 1
+    for (int r = 0; r < TM && row0 + r < M; r++) {
         int row = row0 + r;
-        if (row >= M)
-            break;
-#pragma unroll
+#pragma unroll 1
         for (int v = 0; v < NV; v++) {
             int col = col0 + v * VW;
-            VEC x = alpha * acc[r][v];
             if (col >= first && col + VW <= N) {
+                VEC x = VLOAD(tile + r * TN + v * VW);
                 if (bias_mode == 1)
                     x += bias_p[row];
                 else if (bias_mode == 2)
@@ -206,13 +238,12 @@ __kernel void gemm_main(int M, int N, int K, int batch1, __global const float *a
                     x += beta * d[db + row * d_rs];
                 VSTORE(ACTIVATE(x), c + cb + row * ldc + col);
             } else {
-                float lanes[VW];
-                VSTORE(x, lanes);
+#pragma unroll 1
                 for (int l = 0; l < VW; l++)
                     if (col + l >= first && col + l < N)
                         c[cb + row * ldc + col + l] =
-                            epilogue_one(lanes[l], row, col + l, bias_mode, bias_p, d_mode,
-                                         d + db, d_rs, beta, act_a, act_b);
+                            epilogue_one(tile[r * TN + v * VW + l], row, col + l, bias_mode,
+                                         bias_p, d_mode, d + db, d_rs, beta, act_a, act_b);
             }
         }
     }
