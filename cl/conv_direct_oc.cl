@@ -141,23 +141,33 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
         }
     }
 
+    /* The stores are one lane at a time (channels are a plane apart in
+     * Y): from a private copy, in loops that stay rolled, so the compiler
+     * does not replicate them TM * NV * VW times (code size, and PoCL's
+     * compile time, grow with it). */
+    float tile[TM * NV * VW];
 #pragma unroll
-    for (int i = 0; i < TM; i++) {
+    for (int i = 0; i < TM; i++)
+#pragma unroll
+        for (int v = 0; v < NV; v++)
+            vstorev(acc[i][v], 0, tile + (i * NV + v) * VW);
+#pragma unroll 1
+    for (int i = 0; i < TM && pt * TM + i < plane; i++) {
         const int p = pt * TM + i;
-        if (p >= plane)
-            break;
-#pragma unroll
+#pragma unroll 1
         for (int v = 0; v < NV; v++) {
             const int mv = m0 + v * VW;
-            floatv sum = acc[i][v] + vloadv(v, bb);
+            floatv sum = vloadv(0, tile + (i * NV + v) * VW) + vloadv(v, bb);
 #if RESID
             float r[VW];
+#pragma unroll 1
             for (int l = 0; l < VW; l++)
                 r[l] = mv + l < mg ? res[ybase + (mv + l) * cstride + p] : 0.0f;
             sum += vloadv(0, r);
 #endif
             float t[VW];
             vstorev(activate(sum), 0, t);
+#pragma unroll 1
             for (int l = 0; l < VW && mv + l < mg; l++)
                 y[ybase + (mv + l) * cstride + p] = t[l];
         }
