@@ -215,6 +215,17 @@ __kernel void conv_direct_f32(__global const float *xp, __global const float *wp
     }
 
     __global const float *bb = bpk + (grp * mt + tile) * KT;
+    /* The epilogue from a private copy, in loops that stay rolled, so the
+     * compiler does not replicate its edge cases KT * RT * NV times (code
+     * size, and PoCL's compile time, grow with it). */
+    float out[KT * RT * NV * VW];
+#pragma unroll
+    for (int k = 0; k < KT; k++)
+#pragma unroll
+        for (int r = 0; r < RT; r++)
+#pragma unroll
+            for (int v = 0; v < NV; v++)
+                vstorev(acc[k][r][v], 0, out + ((k * RT + r) * NV + v) * VW);
 #if FLAT
     /* Flat tile: output (oh, ow) is position oh * wps + ow of the padded
      * grid; positions with ow >= ow_n (or beyond the last row) are junk. */
@@ -224,11 +235,9 @@ __kernel void conv_direct_f32(__global const float *xp, __global const float *wp
         dst[e] = col < ow_n && row < oh_n ? row * ow_n + col : -1;
     }
 #endif
-#pragma unroll
-    for (int k = 0; k < KT; k++) {
+#pragma unroll 1
+    for (int k = 0; k < KT && tile * KT + k < mg; k++) {
         const int ml = tile * KT + k;
-        if (ml >= mg)
-            break;
         const float bias = bb[k];
         const int yoff = ((n * m + grp * mg + ml) * od_n + od) * oh_n * ow_n;
         __global float *yk = y + yoff;
@@ -236,9 +245,9 @@ __kernel void conv_direct_f32(__global const float *xp, __global const float *wp
         __global const float *rk = res + yoff;
 #endif
 #if FLAT
-#pragma unroll
+#pragma unroll 1
         for (int v = 0; v < NV; v++) {
-            floatv sum = acc[k][0][v] + bias;
+            floatv sum = vloadv(0, out + (k * NV + v) * VW) + bias;
 #if RESID
             float q[VW];
             for (int i = 0; i < VW; i++)
@@ -252,16 +261,14 @@ __kernel void conv_direct_f32(__global const float *xp, __global const float *wp
                     yk[dst[v * VW + i]] = t[i];
         }
 #else
-#pragma unroll
-        for (int r = 0; r < RT; r++) {
+#pragma unroll 1
+        for (int r = 0; r < RT && oh0 + r < oh_n; r++) {
             const int oh = oh0 + r;
-            if (oh >= oh_n)
-                break;
             __global float *yr = yk + oh * ow_n;
-#pragma unroll
+#pragma unroll 1
             for (int v = 0; v < NV; v++) {
                 const int ow = ow0 + v * VW;
-                floatv sum = acc[k][r][v] + bias;
+                floatv sum = vloadv(0, out + ((k * RT + r) * NV + v) * VW) + bias;
                 if (ow + VW <= ow_n) {
 #if RESID
                     sum += vloadv(0, rk + oh * ow_n + ow);
