@@ -22,7 +22,7 @@
  * dilation, no edge tests. Weights are packed by the host as
  *   WP[g][ct][c][kd][kh][kw][NV * VW]   (ct: tile of NV * VW output
  * channels within the group, zeros beyond MG), the bias as BP[g][ct *
- * NV * VW + l]. Then bias, the fused residual (RESID), the fused
+ * NV * VW + l]. Then bias, the fused residual (resid), the fused
  * activation and a store of the lanes below MG, one position at a time.
  *
  * -D contract (defaults in brackets):
@@ -30,8 +30,10 @@
  *   VW         vector width: 4, 8 or 16 [16]
  *   NV         vectors of output channels per work-item [2]
  *   KW         kernel width, unrolled; 0: the argument kw_n [3]
- *   ACT, ACT_ALPHA, ACT_BETA, RESID: the epilogue (conv_epilogue.cl)
- * Extents, strides and dilations are arguments. Indices are 32-bit (the
+ *   ACT, ACT_ALPHA, ACT_BETA: the activation (conv_epilogue.cl)
+ * Extents, strides, dilations and whether to add the residual (resid:
+ * one program serves both, at a uniform branch per stored vector) are
+ * arguments. Indices are 32-bit (the
  * host refuses larger tensors). Work-items past the tile counts return.
  */
 #ifndef TM
@@ -60,16 +62,13 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
                                  const int m, const int g, const int od_n, const int oh_n,
                                  const int ow_n, const int kd_n, const int kh_n,
                                  const int kw_arg, const int sd, const int sh, const int sw,
-                                 const int dd, const int dh, const int dw)
+                                 const int dd, const int dh, const int dw, const int resid)
 {
 #if KW != 0
     const int kw_n = KW;
     (void)kw_arg;
 #else
     const int kw_n = kw_arg;
-#endif
-#if !RESID
-    (void)res;
 #endif
     const int pt = get_global_id(0), ct = get_global_id(1), z = get_global_id(2);
     if (pt >= ptiles || ct >= ctiles || z >= zcount)
@@ -158,13 +157,13 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
         for (int v = 0; v < NV; v++) {
             const int mv = m0 + v * VW;
             floatv sum = vloadv(0, tile + (i * NV + v) * VW) + vloadv(v, bb);
-#if RESID
-            float r[VW];
+            if (resid) {
+                float r[VW];
 #pragma unroll 1
-            for (int l = 0; l < VW; l++)
-                r[l] = mv + l < mg ? res[ybase + (mv + l) * cstride + p] : 0.0f;
-            sum += vloadv(0, r);
-#endif
+                for (int l = 0; l < VW; l++)
+                    r[l] = mv + l < mg ? res[ybase + (mv + l) * cstride + p] : 0.0f;
+                sum += vloadv(0, r);
+            }
             float t[VW];
             vstorev(activate(sum), 0, t);
 #pragma unroll 1

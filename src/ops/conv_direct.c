@@ -153,14 +153,14 @@ static double direct_cost(const weft_graph *g, const weft_node *n, const weft_de
     double reduction = (double)geo.cg * (double)conv_geom_taps(&geo);
     if (reduction < 64)
         eff *= reduction / 64;
-    /* Flat tiles compute junk positions past each row (a 7x7 plane fills
-     * 49 of 64 lanes): only the share holding outputs counts. */
+    /* Tiles compute junk past the plane (a 7x7 plane fills 49 of 64 lanes
+     * of flat tiles, 28 columns 28 of 32): only the share holding outputs
+     * counts. */
     conv_tile t = conv_tile_for(&geo, d, 0);
-    if (t.flat) {
-        conv_padded p;
-        conv_padded_layout(&geo, t.vw * t.nv, 1, 1, &p);
-        eff *= (double)(geo.out[1] * geo.out[2]) / (double)(p.tiles_w * t.vw * t.nv);
-    }
+    conv_padded p;
+    conv_padded_layout(&geo, t.vw * t.nv, t.rt, t.flat, &p);
+    eff *= (double)(geo.out[1] * geo.out[2]) /
+           (double)(p.tiles_w * p.tiles_h * t.vw * t.nv * (t.flat ? 1 : t.rt));
     double bytes = 8.0 * (double)geo.n * (double)geo.c * (double)(geo.in[0] * geo.in[1] * geo.in[2]);
     return conv_geom_macs(&geo) / (lanes * clock * units * eff) + bytes / 10e9;
 }

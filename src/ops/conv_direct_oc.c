@@ -94,10 +94,11 @@ static int oc_supports(const weft_graph *g, const weft_node *n, const weft_devic
  * CPU-class devices: 16 FMA lanes per compute unit and cycle), scaled by
  * the share of the tile's lanes and positions that hold outputs, lower
  * for short reductions, plus the padding pass at 10 GB/s. conv_direct's
- * estimate scales by its flat tiles' fill the same way, so this wins where
- * those waste lanes (planes of at most 8 columns: ResNet-18's 7x7 layers,
- * 1.5 instead of 1.8 ms each, measured on PoCL in the whole model) and
- * ties lose to conv_direct elsewhere (registered first). Other device
+ * estimate scales by its tiles' fill the same way, so this wins where
+ * those waste lanes (ResNet-18's 7x7 layers: 1.5 instead of 1.8 ms each,
+ * measured on PoCL in the whole model; its 28x28 and 14x14 stride-2 layers,
+ * 28 of 32 columns: within 5% of conv_direct, and one program fewer to
+ * build) and ties lose to conv_direct (registered first). Other device
  * classes: a cost that never wins (the tile is sized for CPUs). */
 static double oc_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
 {
@@ -113,6 +114,11 @@ static double oc_cost(const weft_graph *g, const weft_node *n, const weft_device
     int64_t tn = (int64_t)t.vw * t.nv, plane = geo.out[1] * geo.out[2];
     eff *= (double)geo.mg / (double)(ceil_div(geo.mg, tn) * tn);
     eff *= (double)plane / (double)(ceil_div(plane, t.tm) * t.tm);
+    /* Kernel widths other than 1 and 3 loop over the taps of a row with a
+     * division each (not unrolled): ResNet-18's 7x7 stem ran 1.45 ms here
+     * against conv_direct's 1.27 (bench/bench_conv). */
+    if (geo.k[2] != 1 && geo.k[2] != 3)
+        eff *= 0.8;
     double reduction = (double)geo.cg * (double)conv_geom_taps(&geo);
     if (reduction < 64)
         eff *= reduction / 64;
@@ -190,7 +196,10 @@ static weft_status oc_prepare(weft_prepare *p)
     weft_options_define_int(&o, "NV", s->tile.nv);
     /* Unrolled for the common widths only: fewer programs to build. */
     weft_options_define_int(&o, "KW", geo->k[2] == 1 || geo->k[2] == 3 ? geo->k[2] : 0);
-    conv_epilogue_options(&geo->epi, &o);
+    /* The residual is an argument, not an option: one program fewer. */
+    conv_epilogue act = geo->epi;
+    act.residual = 0;
+    conv_epilogue_options(&act, &o);
     if ((st = weft_op_kernel(p, "conv_direct_oc", &o, "conv_direct_oc_f32", &s->conv)) != WEFT_OK)
         return st;
     weft_options pad;
@@ -220,8 +229,9 @@ static weft_status oc_enqueue(weft_run *r)
         st3[i] = (cl_int)geo->s[i];
         dl[i] = (cl_int)geo->d[i];
     }
-    /* Without a residual (RESID 0) the kernel never reads res: any buffer. */
-    cl_mem res = geo->epi.residual ? r->inputs[3].mem : r->outputs[0].mem;
+    /* Without a residual the kernel never reads res: any buffer. */
+    cl_int resid = geo->epi.residual != 0;
+    cl_mem res = resid ? r->inputs[3].mem : r->outputs[0].mem;
     weft_arg args[] = {WEFT_ARG(r->workspace), WEFT_ARG(s->weights), WEFT_ARG(s->bias),
                        WEFT_ARG(r->outputs[0].mem), WEFT_ARG(res), WEFT_ARG(ptiles),
                        WEFT_ARG(ctiles), WEFT_ARG(zcount), WEFT_ARG(dp), WEFT_ARG(zs),
@@ -229,7 +239,7 @@ static weft_status oc_enqueue(weft_run *r)
                        WEFT_ARG(m), WEFT_ARG(g), WEFT_ARG(od), WEFT_ARG(oh), WEFT_ARG(ow),
                        WEFT_ARG(k[0]), WEFT_ARG(k[1]), WEFT_ARG(k[2]), WEFT_ARG(st3[0]),
                        WEFT_ARG(st3[1]), WEFT_ARG(st3[2]), WEFT_ARG(dl[0]), WEFT_ARG(dl[1]),
-                       WEFT_ARG(dl[2])};
+                       WEFT_ARG(dl[2]), WEFT_ARG(resid)};
     if ((st = weft_op_set_args(r, s->conv, args, sizeof args / sizeof args[0])) != WEFT_OK)
         return st;
     /* Position tiles fastest: the items of one channel tile run one after
