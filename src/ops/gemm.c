@@ -281,9 +281,16 @@ static weft_status prepare_weft(weft_prepare *p, const weft_gemm_desc *d, weft_g
             t = (gemm_tiles){4, 4, 1, 0, 0, 0};
         }
     }
-    /* Narrow products take narrower tiles rather than compute padding. */
-    while (!plan->local_rt && t.tm > 1 && d->m <= (size_t)t.tm / 2)
-        t.tm /= 2;
+    /* Narrow products take narrower tiles rather than compute padding,
+     * unless the padding is cheaper than a program to build: below ~4M
+     * padded MACs (~20 us here) the table's tile is kept (a Gemm at batch
+     * 1, like ResNet-18's classifier, then shares a program already built
+     * for a conv instead of compiling its own: ~0.3 s of a cold start). */
+    double batches = (double)d->batch[0] * (double)d->batch[1];
+    if ((double)((size_t)t.tm - (d->m < (size_t)t.tm ? d->m : (size_t)t.tm)) * (double)d->n *
+            (double)d->k * batches >= 4e6)
+        while (!plan->local_rt && t.tm > 1 && d->m <= (size_t)t.tm / 2)
+            t.tm /= 2;
     while (!plan->local_rt && t.nv > 1 && d->n < (size_t)(t.vw * t.nv))
         t.nv--;
     while (!plan->local_rt && t.vw > 1 && d->n <= (size_t)t.vw / 2)
