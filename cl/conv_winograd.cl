@@ -43,12 +43,25 @@
  *   ACT, ACT_ALPHA, ACT_BETA, RESID  the fused epilogue (conv_epilogue.cl):
  *              wino_output_f32 adds the bias, then with RESID 1 the
  *              residual r (Y's shape), then applies the activation
+ *   KERNELS    which kernels the program holds: KERNELS_INPUT (wino_input_f32,
+ *              which depends on M alone, so one program serves every
+ *              epilogue), KERNELS_OUTPUT (wino_output_f32) or KERNELS_ALL
+ *              [KERNELS_ALL]
  * Extents and pads are arguments. Indices are int (the host refuses
  * tensors of 2^31 elements or more).
  */
 #ifndef M
 #define M 4
 #endif
+
+#define KERNELS_ALL 0
+#define KERNELS_INPUT 1
+#define KERNELS_OUTPUT 2
+#ifndef KERNELS
+#define KERNELS KERNELS_ALL
+#endif
+#define HAS_INPUT (KERNELS == KERNELS_ALL || KERNELS == KERNELS_INPUT)
+#define HAS_OUTPUT (KERNELS == KERNELS_ALL || KERNELS == KERNELS_OUTPUT)
 
 #define T (M + 2)
 #if M == 4
@@ -68,6 +81,7 @@
 /* Floats of input one row of VT tiles covers. */
 #define SPAN (M * VT + 2)
 
+#if HAS_INPUT
 /* out = B^T in, on vectors of VT tiles. */
 inline void input_1d(const floatt *x, floatt *o)
 {
@@ -86,6 +100,9 @@ inline void input_1d(const floatt *x, floatt *o)
 #endif
 }
 
+#endif
+
+#if HAS_OUTPUT
 /* out = A^T in. */
 inline void output_1d(const floatt *x, floatt *o)
 {
@@ -101,6 +118,8 @@ inline void output_1d(const floatt *x, floatt *o)
     o[1] = x[1] - x[2] - x[3];
 #endif
 }
+
+#endif
 
 /* Element-wise access for the partial vectors, lane by lane (no private
  * arrays indexed at run time: the work-item's state stays in registers). */
@@ -128,6 +147,7 @@ inline void output_1d(const floatt *x, floatt *o)
 #define EACH_OUT(X) X(0) X(1)
 #endif
 
+#if HAS_INPUT
 /* Input row sy of VT tiles from column sx0 on, B^T applied along it. */
 inline void input_row(__global const float *xp, const int sy, const int h, const int w,
                       const int sx0, const int inside, floatt *e)
@@ -201,6 +221,9 @@ __kernel void wino_input_f32(__global const float *x, __global float *v, const i
     }
 }
 
+#endif
+
+#if HAS_OUTPUT
 /* Row i of the products of VT tiles (T positions, plane apart; `valid`
  * of the VT tiles exist), A^T applied along it. */
 inline void product_row(__global const float *src, const int plane, const int valid, floatt *f)
@@ -308,3 +331,4 @@ __kernel void wino_output_f32(__global const float *mm, const int mm_off,
 #undef OUTPUT_ROW
     }
 }
+#endif

@@ -1,4 +1,5 @@
 /* Building, copying and ordering graphs. Validation is in validate.c. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,29 @@ weft_status weft_graph_create(weft_graph **graph)
     return *graph ? WEFT_OK : weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for a graph");
 }
 
+/* A constant's data, counted: a session's copy of the graph shares the
+ * weights with the caller's graph instead of copying them (tens of MB for
+ * a large model). Passes never write into a constant's data; they make
+ * new constants. The count is atomic since sessions may be created from
+ * one graph on several threads. */
+struct weft_data_share {
+    atomic_size_t refs;
+};
+
+static void value_drop_data(weft_value *v)
+{
+    if (v->share) {
+        if (atomic_fetch_sub(&v->share->refs, 1) == 1) {
+            free(v->share);
+            free(v->data);
+        }
+    } else {
+        free(v->data);
+    }
+    v->share = NULL;
+    v->data = NULL;
+}
+
 static void node_free(weft_node *n)
 {
     free(n->name);
@@ -31,7 +55,7 @@ void weft_graph_release(weft_graph *g)
         return;
     for (size_t i = 0; i < g->value_count; i++) {
         free(g->values[i].name);
-        free(g->values[i].data);
+        value_drop_data(&g->values[i]);
     }
     for (size_t i = 0; i < g->node_count; i++)
         node_free(&g->nodes[i]);
@@ -152,37 +176,77 @@ weft_status weft_graph_add_input(weft_graph *g, const char *name, weft_dtype dty
     return WEFT_OK;
 }
 
-weft_status weft_graph_add_constant(weft_graph *g, const char *name, weft_dtype dtype, int rank,
-                                    const int64_t *dims, const void *data)
+/* The checks of weft_graph_add_constant; *bytes is the data's size. */
+static weft_status check_constant(weft_graph *g, const char *name, weft_dtype dtype, int rank,
+                                  const int64_t *dims, const void *data, weft_shape *shape,
+                                  size_t *bytes)
 {
     if (!g)
         return weft_fail(WEFT_ERR_INVALID_ARGUMENT, "weft_graph_add_constant: graph is NULL");
-    weft_shape shape;
-    weft_status st = check_shape_args("weft_graph_add_constant", name, dtype, rank, dims, &shape);
+    weft_status st = check_shape_args("weft_graph_add_constant", name, dtype, rank, dims, shape);
     if (st != WEFT_OK)
         return st;
-    size_t bytes = (size_t)weft_shape_numel(&shape) * weft_dtype_size(dtype);
-    if (bytes && !data)
+    *bytes = (size_t)weft_shape_numel(shape) * weft_dtype_size(dtype);
+    if (*bytes && !data)
         return weft_fail(WEFT_ERR_INVALID_ARGUMENT, "weft_graph_add_constant: '%s' has no data",
                          name);
+    return WEFT_OK;
+}
+
+static weft_status define_constant(weft_graph *g, const char *name, weft_dtype dtype,
+                                   const weft_shape *shape, void *data)
+{
+    struct weft_data_share *share = malloc(sizeof *share);
+    if (!share)
+        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for constant '%s'", name);
+    atomic_init(&share->refs, 1);
+    int at;
+    weft_status st = define_value(g, "weft_graph_add_constant", name, WEFT_VALUE_CONSTANT, &at);
+    if (st != WEFT_OK) {
+        free(share);
+        return st;
+    }
+    weft_value *v = &g->values[at];
+    v->share = share;
+    v->dtype = dtype;
+    v->shape = *shape;
+    v->shape_known = 1;
+    v->data = data;
+    return WEFT_OK;
+}
+
+weft_status weft_graph_add_constant(weft_graph *g, const char *name, weft_dtype dtype, int rank,
+                                    const int64_t *dims, const void *data)
+{
+    weft_shape shape;
+    size_t bytes;
+    weft_status st = check_constant(g, name, dtype, rank, dims, data, &shape, &bytes);
+    if (st != WEFT_OK)
+        return st;
     void *copy = malloc(bytes ? bytes : 1);
     if (!copy)
         return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for the %zu bytes of constant '%s'",
                          bytes, name);
     if (bytes)
         memcpy(copy, data, bytes);
-    int at;
-    st = define_value(g, "weft_graph_add_constant", name, WEFT_VALUE_CONSTANT, &at);
-    if (st != WEFT_OK) {
+    if ((st = define_constant(g, name, dtype, &shape, copy)) != WEFT_OK)
         free(copy);
-        return st;
-    }
-    weft_value *v = &g->values[at];
-    v->dtype = dtype;
-    v->shape = shape;
-    v->shape_known = 1;
-    v->data = copy;
-    return WEFT_OK;
+    return st;
+}
+
+weft_status weft_graph_add_constant_owned(weft_graph *g, const char *name, weft_dtype dtype,
+                                          int rank, const int64_t *dims, void *data)
+{
+    weft_shape shape;
+    size_t bytes;
+    weft_status st = check_constant(g, name, dtype, rank, dims, data, &shape, &bytes);
+    if (st == WEFT_OK && !data && !(data = malloc(1)))
+        st = weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for constant '%s'", name);
+    if (st == WEFT_OK)
+        st = define_constant(g, name, dtype, &shape, data);
+    if (st != WEFT_OK)
+        free(data);
+    return st;
 }
 
 weft_status weft_graph_add_output(weft_graph *g, const char *name)
@@ -298,10 +362,15 @@ weft_status weft_graph_clone(const weft_graph *g, weft_graph **copy)
         *w = *v;
         w->name = weft_strdup(v->name);
         w->data = NULL;
+        w->share = NULL;
         c->value_count = i + 1;
-        if (!w->name)
+        if (!w->name) {
             st = WEFT_ERR_OUT_OF_MEMORY;
-        else if (v->data) {
+        } else if (v->share) {
+            atomic_fetch_add(&v->share->refs, 1);
+            w->share = v->share;
+            w->data = v->data;
+        } else if (v->data) {
             size_t bytes = (size_t)weft_shape_numel(&v->shape) * weft_dtype_size(v->dtype);
             if (!(w->data = malloc(bytes ? bytes : 1)))
                 st = WEFT_ERR_OUT_OF_MEMORY;
@@ -379,7 +448,7 @@ weft_status weft_graph_compact(weft_graph *g)
     for (size_t i = 0; i < g->value_count; i++) {
         if (!used[i]) {
             free(g->values[i].name);
-            free(g->values[i].data);
+            value_drop_data(&g->values[i]);
             remap[i] = -1;
             continue;
         }

@@ -54,7 +54,9 @@ typedef struct weft_value {
     weft_dtype dtype;
     weft_shape shape;
     int shape_known;
-    void *data;        /* constants: owned copy of numel * dtype size bytes */
+    void *data;        /* constants: numel * dtype size bytes, owned (shared below) */
+    struct weft_data_share *share; /* non-NULL: data is shared by the graph's
+                                    * clones, freed with the last of them */
     int producer;      /* node index for WEFT_VALUE_NODE, else -1 */
     int produced_twice; /* set by the builder, reported by validation */
     int is_output;
@@ -87,6 +89,10 @@ int weft_graph_find_value(const weft_graph *g, const char *name);
 /* The value named `name`, created as WEFT_VALUE_UNDEFINED when absent;
  * -1 when out of memory (message set). */
 int weft_graph_intern_value(weft_graph *g, const char *name);
+/* weft_graph_add_constant that keeps `data` (malloc'd, numel * dtype size
+ * bytes) instead of copying it; data is freed on failure too. */
+weft_status weft_graph_add_constant_owned(weft_graph *g, const char *name, weft_dtype dtype,
+                                          int rank, const int64_t *dims, void *data);
 /* A deep copy, for passes that must not change the caller's graph. */
 weft_status weft_graph_clone(const weft_graph *g, weft_graph **copy);
 /* Drops nodes marked removed and values nothing refers to any more. */

@@ -238,11 +238,13 @@ static weft_status define(weft_onnx_import *imp, weft_onnx_names *defined, const
                      label);
 }
 
-static weft_status add_initializers(weft_onnx_import *imp, weft_onnx_names *defined)
+/* gp is imp->model's graph, unpacked with weft_onnx_allocator: the
+ * initializers' raw_data buffers move into the graph. */
+static weft_status add_initializers(weft_onnx_import *imp, WeftOnnx__GraphProto *gp,
+                                    weft_onnx_names *defined)
 {
-    const WeftOnnx__GraphProto *gp = imp->model->graph;
     for (size_t i = 0; i < gp->n_initializer; i++) {
-        const WeftOnnx__TensorProto *tp = gp->initializer[i];
+        WeftOnnx__TensorProto *tp = gp->initializer[i];
         char what[320];
         if (!tp->name || !*tp->name)
             return weft_fail(WEFT_ERR_MODEL_FORMAT, "graph.initializer[%zu] has no name", i);
@@ -251,10 +253,11 @@ static weft_status add_initializers(weft_onnx_import *imp, weft_onnx_names *defi
         if (st != WEFT_OK)
             return st;
         weft_onnx_tensor t;
-        if ((st = weft_onnx_tensor_from_proto(tp, imp->base_dir, what, &t)) != WEFT_OK)
+        if ((st = weft_onnx_tensor_take_proto(tp, imp->base_dir, what, &t)) != WEFT_OK)
             return st;
-        st = weft_graph_add_constant(imp->g, tp->name, t.dtype, t.shape.rank, t.shape.dims,
-                                     t.data);
+        st = weft_graph_add_constant_owned(imp->g, tp->name, t.dtype, t.shape.rank, t.shape.dims,
+                                           t.data);
+        t.data = NULL;
         weft_onnx_tensor_free(&t);
         if (st == WEFT_ERR_INVALID_ARGUMENT)
             st = as_model_format(what);
@@ -365,9 +368,9 @@ static weft_status check_structure(weft_onnx_import *imp, weft_onnx_names *defin
     return WEFT_OK;
 }
 
-static weft_status import(weft_onnx_import *imp)
+static weft_status import(weft_onnx_import *imp, WeftOnnx__ModelProto *m)
 {
-    const WeftOnnx__GraphProto *gp = imp->model->graph;
+    WeftOnnx__GraphProto *gp = m->graph;
     if (!gp)
         return weft_fail(WEFT_ERR_MODEL_FORMAT, "model.graph is missing");
     weft_status st;
@@ -375,7 +378,7 @@ static weft_status import(weft_onnx_import *imp)
         (st = check_supported(imp, gp)) != WEFT_OK || (st = weft_graph_create(&imp->g)) != WEFT_OK)
         return st;
     weft_onnx_names defined = {0};
-    st = add_initializers(imp, &defined);
+    st = add_initializers(imp, gp, &defined);
     for (size_t i = 0; i < gp->n_input && st == WEFT_OK; i++)
         st = add_input(imp, gp->input[i], i, &defined);
     if (st == WEFT_OK)
@@ -408,14 +411,14 @@ static weft_status import(weft_onnx_import *imp)
 static weft_status load(const void *bytes, size_t size, const char *base_dir, const char *what,
                         weft_graph **graph)
 {
-    WeftOnnx__ModelProto *m = weft_onnx__model_proto__unpack(NULL, size, bytes);
+    WeftOnnx__ModelProto *m = weft_onnx__model_proto__unpack(&weft_onnx_allocator, size, bytes);
     if (!m)
         return weft_fail(WEFT_ERR_MODEL_FORMAT,
                          "%s is not a valid ONNX model: the protobuf is truncated or malformed "
                          "(a field of the wrong wire type, or a length past the end)",
                          what);
     weft_onnx_import imp = {.model = m, .base_dir = base_dir};
-    weft_status st = import(&imp);
+    weft_status st = import(&imp, m);
     if (st != WEFT_OK) {
         weft_graph_release(imp.g);
         imp.g = NULL;
@@ -424,7 +427,7 @@ static weft_status load(const void *bytes, size_t size, const char *base_dir, co
     for (size_t i = 0; i < imp.owned_count; i++)
         free(imp.owned[i]);
     free(imp.owned);
-    weft_onnx__model_proto__free_unpacked(m, NULL);
+    weft_onnx__model_proto__free_unpacked(m, &weft_onnx_allocator);
     *graph = imp.g;
     return st;
 }
@@ -453,6 +456,8 @@ weft_status weft_graph_load_onnx(const char *path, weft_graph **graph)
                          graph ? "path" : "graph");
     char *data;
     size_t size;
+    /* Read, not mapped: a mapped file that another process truncates
+     * raises SIGBUS, and a model file must never crash the caller. */
     weft_status st = weft_file_read(path, WEFT_ONNX_MAX_FILE_BYTES, &data, &size);
     if (st != WEFT_OK)
         return st;

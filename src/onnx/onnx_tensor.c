@@ -1,7 +1,11 @@
 /*
  * TensorProto to weft tensor (onnx/onnx_tensor.h). Raw data is
  * little-endian as the ONNX format defines it; it is decoded byte by byte
- * so that the host's byte order does not matter.
+ * so that the host's byte order does not matter, except that FLOAT and
+ * INT64 on a little-endian host (the weights of nearly every model) are
+ * already weft's layout: they are copied whole, or their buffer is taken
+ * over, since page-faulting fresh copies of a large model's weights is
+ * most of the time it takes to load.
  */
 /* realpath() is X/Open, beyond the POSIX level the build asks for. */
 #define _XOPEN_SOURCE 700
@@ -158,9 +162,35 @@ static int64_t sign_extend(uint64_t v, size_t bytes)
     return (v & sign) ? (int64_t)(v | ~mask) : (int64_t)v;
 }
 
+static int host_little_endian(void)
+{
+    const uint16_t one = 1;
+    unsigned char low;
+    memcpy(&low, &one, 1);
+    return low == 1;
+}
+
+/* Elements of `code` whose wire bytes are already weft's float / int64. */
+static int same_layout(int32_t code)
+{
+    return (code == WEFT_ONNX_FLOAT || code == WEFT_ONNX_INT64) && host_little_endian();
+}
+
 static weft_status convert(const source *s, int32_t code, size_t numel, void *dst,
                            const char *what)
 {
+    const void *whole = NULL;
+    if (s->raw && same_layout(code))
+        whole = s->raw;
+    else if (!s->raw && code == WEFT_ONNX_FLOAT)
+        whole = s->tp->float_data;
+    else if (!s->raw && code == WEFT_ONNX_INT64)
+        whole = s->tp->int64_data;
+    if (whole) {
+        if (numel)
+            memcpy(dst, whole, numel * (code == WEFT_ONNX_FLOAT ? 4 : 8));
+        return WEFT_OK;
+    }
     float *f = dst;
     int64_t *i = dst;
     for (size_t k = 0; k < numel; k++) {
@@ -356,8 +386,26 @@ static weft_status tensor_shape(const WeftOnnx__TensorProto *tp, const char *wha
     return WEFT_OK;
 }
 
-weft_status weft_onnx_tensor_from_proto(const WeftOnnx__TensorProto *tp, const char *base_dir,
-                                        const char *what, weft_onnx_tensor *out)
+/* What protobuf-c allocates with when weft unpacks: the C library's, so
+ * that a raw_data buffer may be taken over and later given to free(). */
+static void *pc_alloc(void *unused, size_t size)
+{
+    (void)unused;
+    return malloc(size);
+}
+
+static void pc_free(void *unused, void *p)
+{
+    (void)unused;
+    free(p);
+}
+
+ProtobufCAllocator weft_onnx_allocator = {pc_alloc, pc_free, NULL};
+
+/* tp_take, when not NULL, is tp itself, unpacked with weft_onnx_allocator:
+ * its raw_data buffer may be moved into out. */
+static weft_status from_proto(const WeftOnnx__TensorProto *tp, WeftOnnx__TensorProto *tp_take,
+                              const char *base_dir, const char *what, weft_onnx_tensor *out)
 {
     memset(out, 0, sizeof *out);
     char tn[24];
@@ -412,11 +460,26 @@ weft_status weft_onnx_tensor_from_proto(const WeftOnnx__TensorProto *tp, const c
         src.raw = tp->raw_data.data;
     }
     size_t bytes = numel * weft_dtype_size(dtype);
-    out->data = malloc(bytes ? bytes : 1);
+    /* Bytes in weft's layout already, in a buffer of ours: taken as is. */
+    int taken = 0;
+    if (bytes && same_layout(code) && ext) {
+        out->data = ext;
+        ext = NULL;
+        taken = 1;
+    } else if (bytes && same_layout(code) && tp_take && src.raw &&
+               src.raw == tp_take->raw_data.data) {
+        out->data = tp_take->raw_data.data;
+        tp_take->raw_data.data = NULL;
+        tp_take->raw_data.len = 0;
+        tp_take->has_raw_data = 0;
+        taken = 1;
+    } else {
+        out->data = malloc(bytes ? bytes : 1);
+    }
     out->name = weft_strdup(tp->name ? tp->name : "");
     if (!out->data || !out->name)
         st = weft_fail(WEFT_ERR_OUT_OF_MEMORY, "%s: no memory for %zu bytes", what, bytes);
-    else
+    else if (!taken)
         st = convert(&src, code, numel, out->data, what);
     free(ext);
     if (st != WEFT_OK) {
@@ -429,18 +492,30 @@ weft_status weft_onnx_tensor_from_proto(const WeftOnnx__TensorProto *tp, const c
     return WEFT_OK;
 }
 
+weft_status weft_onnx_tensor_from_proto(const WeftOnnx__TensorProto *tp, const char *base_dir,
+                                        const char *what, weft_onnx_tensor *out)
+{
+    return from_proto(tp, NULL, base_dir, what, out);
+}
+
+weft_status weft_onnx_tensor_take_proto(WeftOnnx__TensorProto *tp, const char *base_dir,
+                                        const char *what, weft_onnx_tensor *out)
+{
+    return from_proto(tp, tp, base_dir, what, out);
+}
+
 weft_status weft_onnx_tensor_parse(const void *bytes, size_t size, const char *what,
                                    weft_onnx_tensor *out)
 {
     memset(out, 0, sizeof *out);
-    WeftOnnx__TensorProto *tp = weft_onnx__tensor_proto__unpack(NULL, size, bytes);
+    WeftOnnx__TensorProto *tp = weft_onnx__tensor_proto__unpack(&weft_onnx_allocator, size, bytes);
     if (!tp)
         return weft_fail(WEFT_ERR_MODEL_FORMAT,
                          "%s: not a valid TensorProto (truncated, or a field of the wrong wire "
                          "type)",
                          what);
-    weft_status st = weft_onnx_tensor_from_proto(tp, NULL, what, out);
-    weft_onnx__tensor_proto__free_unpacked(tp, NULL);
+    weft_status st = weft_onnx_tensor_take_proto(tp, NULL, what, out);
+    weft_onnx__tensor_proto__free_unpacked(tp, &weft_onnx_allocator);
     return st;
 }
 

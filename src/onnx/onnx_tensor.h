@@ -59,6 +59,17 @@ weft_dtype weft_onnx_dtype(int32_t code);
 weft_status weft_onnx_tensor_from_proto(const WeftOnnx__TensorProto *tp, const char *base_dir,
                                         const char *what, weft_onnx_tensor *out);
 
+/* The allocator weft unpacks protobufs with (malloc and free), which lets
+ * weft_onnx_tensor_take_proto keep a raw_data buffer. */
+extern ProtobufCAllocator weft_onnx_allocator;
+
+/* weft_onnx_tensor_from_proto for a tp unpacked with weft_onnx_allocator:
+ * when raw_data already holds weft's layout (FLOAT or INT64 on a
+ * little-endian host) out takes its buffer and tp's raw_data is left
+ * empty, instead of copying it. */
+weft_status weft_onnx_tensor_take_proto(WeftOnnx__TensorProto *tp, const char *base_dir,
+                                        const char *what, weft_onnx_tensor *out);
+
 /* A serialized TensorProto (a .pb file of the ONNX node tests). */
 weft_status weft_onnx_tensor_parse(const void *bytes, size_t size, const char *what,
                                    weft_onnx_tensor *out);
