@@ -153,15 +153,22 @@ static weft_status pack(weft_prepare *p, oc_state *s)
         return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory to pack the weights of node '%s'",
                          p->node->name);
     }
+    /* Written in order (each tile's lanes innermost), read down tn rows of
+     * W at once: a cache line per float the other way round. */
+    int64_t cgt = geo->cg * taps;
     for (int64_t g = 0; g < geo->group; g++)
-        for (int64_t ml = 0; ml < geo->mg; ml++) {
-            int64_t m = g * geo->mg + ml, tile = ml / tn, l = ml % tn;
+        for (int64_t tile = 0; tile < ct; tile++) {
+            int64_t m0 = g * geo->mg + tile * tn, lanes = geo->mg - tile * tn;
+            if (lanes > tn)
+                lanes = tn;
+            float *dst = wp + (g * ct + tile) * cgt * tn;
+            const float *src = w + m0 * cgt;
+            for (int64_t k = 0; k < cgt; k++)
+                for (int64_t l = 0; l < lanes; l++)
+                    dst[k * tn + l] = src[l * cgt + k];
             if (b)
-                bp[(g * ct + tile) * tn + l] = b[m];
-            const float *wm = w + m * geo->cg * taps;
-            float *dst = wp + (g * ct + tile) * geo->cg * taps * tn + l;
-            for (int64_t k = 0; k < geo->cg * taps; k++)
-                dst[k * tn] = wm[k];
+                for (int64_t l = 0; l < lanes; l++)
+                    bp[(g * ct + tile) * tn + l] = b[m0 + l];
         }
     weft_status st = weft_op_upload(p, wp, wcount * sizeof *wp, &s->weights);
     if (st == WEFT_OK)
