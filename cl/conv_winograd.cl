@@ -40,9 +40,9 @@
  * -D contract (defaults in brackets):
  *   M          output tile: 2 or 4 [4]; the tiles per vector, VT, follow
  *              (16 / M: 8 for M 2, 4 for M 4)
- *   ACT, ACT_ALPHA, ACT_BETA, RESID  the fused epilogue (conv_epilogue.cl):
- *              wino_output_f32 adds the bias, then with RESID 1 the
- *              residual r (Y's shape), then applies the activation
+ *   ACT, ACT_ALPHA, ACT_BETA  the fused activation (conv_epilogue.cl):
+ *              wino_output_f32 adds the bias, then the residual r (Y's
+ *              shape) when its argument resid is 1, then activates
  *   KERNELS    which kernels the program holds: KERNELS_INPUT (wino_input_f32,
  *              which depends on M alone, so one program serves every
  *              epilogue), KERNELS_OUTPUT (wino_output_f32) or KERNELS_ALL
@@ -250,53 +250,46 @@ inline void product_row(__global const float *src, const int plane, const int va
  * into the row (tile t's column j at t * M + j). */
 inline void output_row(const floatt *o, const float b, __global float *yp,
                        __global const float *rp, const int oy, const int oh, const int ow,
-                       const int ox0)
+                       const int ox0, const int resid)
 {
     if (oy >= oh)
         return;
     __global float *dst = yp + oy * ow + ox0;
-#if RESID
     __global const float *res = rp + oy * ow + ox0;
 #define LOAD(c) res[c]
 #define LOAD_GUARDED(c) (ox0 + (c) < ow ? res[c] : 0.0f)
-#else
-    (void)rp;
-#endif
     const int inside = ox0 + M * VT <= ow;
 #pragma unroll
     for (int j = 0; j < M; j++) {
         floatt v = o[j] + b;
         if (inside) {
-#if RESID
-            v += GATHER(j, LOAD);
-#endif
+            if (resid)
+                v += GATHER(j, LOAD);
             v = activate(v);
 #define STORE_LANE(t, h) dst[(t) * M + j] = v.s##h;
             LANEST(STORE_LANE)
 #undef STORE_LANE
         } else {
-#if RESID
-            v += GATHER(j, LOAD_GUARDED);
-#endif
+            if (resid)
+                v += GATHER(j, LOAD_GUARDED);
             v = activate(v);
 #define STORE_LANE(t, h) if (ox0 + (t) * M + j < ow) dst[(t) * M + j] = v.s##h;
             LANEST(STORE_LANE)
 #undef STORE_LANE
         }
     }
-#if RESID
 #undef LOAD
 #undef LOAD_GUARDED
-#endif
 }
 
 /* Y [N, K, OH, OW] from MM (mm_off floats into mm): global (th, N * K).
- * bias: K floats when has_bias; r: the residual (RESID 1), Y's shape. */
+ * bias: K floats when has_bias; r: the residual when resid, Y's shape
+ * (an argument, not an option: one program serves both). */
 __kernel void wino_output_f32(__global const float *mm, const int mm_off,
                               __global const float *bias, __global const float *r,
                               __global float *y, const int k_n, const int oh, const int ow,
                               const int th, const int tw, const int p_n, const int planes,
-                              const int has_bias)
+                              const int has_bias, const int resid)
 {
     const int ty = get_global_id(0), nk = get_global_id(1);
     if (ty >= th || nk >= planes)
@@ -326,7 +319,7 @@ __kernel void wino_output_f32(__global const float *mm, const int mm_off,
             for (int i = 0; i < M; i++)
                 o[i][j] = out[i];
         }
-#define OUTPUT_ROW(i) output_row(o[i], b, yp, rp, ty * M + (i), oh, ow, t0 * M);
+#define OUTPUT_ROW(i) output_row(o[i], b, yp, rp, ty * M + (i), oh, ow, t0 * M, resid);
         EACH_OUT(OUTPUT_ROW)
 #undef OUTPUT_ROW
     }

@@ -241,7 +241,10 @@ static weft_status wino_prepare(weft_prepare *p, int64_t m)
     weft_options_init(&out);
     weft_options_define_int(&out, "M", m);
     weft_options_define_int(&out, "KERNELS", WINO_KERNELS_OUTPUT);
-    conv_epilogue_options(&s->geo.epi, &out);
+    /* The residual is an argument, not an option: one program fewer. */
+    conv_epilogue act = s->geo.epi;
+    act.residual = 0;
+    conv_epilogue_options(&act, &out);
     st = weft_op_kernel(p, "conv_winograd", &in, "wino_input_f32", &s->input);
     if (st == WEFT_OK)
         st = weft_op_kernel(p, "conv_winograd", &out, "wino_output_f32", &s->output);
@@ -283,14 +286,15 @@ static weft_status wino_enqueue(weft_run *r)
     if ((st = weft_gemm_enqueue(r, &s->plan, &b)) != WEFT_OK)
         return st;
     cl_mem bias = geo->has_bias ? r->inputs[2].mem : NULL;
-    /* Without a residual (RESID 0) the kernel never reads it: any buffer. */
-    cl_mem res = geo->epi.residual ? r->inputs[3].mem : r->outputs[0].mem;
+    /* Without a residual the kernel never reads it: any buffer. */
+    cl_int resid = geo->epi.residual != 0;
+    cl_mem res = resid ? r->inputs[3].mem : r->outputs[0].mem;
     cl_int mm_off = (cl_int)s->mm_off;
     weft_arg out_args[] = {WEFT_ARG(ws),         WEFT_ARG(mm_off),     WEFT_ARG(bias),
                            WEFT_ARG(res),        WEFT_ARG(r->outputs[0].mem), WEFT_ARG(k),
                            WEFT_ARG(oh),         WEFT_ARG(ow),         WEFT_ARG(th),
                            WEFT_ARG(tw),         WEFT_ARG(pn),         WEFT_ARG(out_planes),
-                           WEFT_ARG(has_bias)};
+                           WEFT_ARG(has_bias),   WEFT_ARG(resid)};
     st = weft_op_set_args(r, s->output, out_args, sizeof out_args / sizeof *out_args);
     size_t global_out[2] = {(size_t)th, (size_t)out_planes};
     if (st == WEFT_OK)
