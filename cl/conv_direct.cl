@@ -47,7 +47,8 @@
  *   ACT_ALPHA  LeakyRelu alpha, Clip min [0]     ACT_BETA  Clip max [0]
  *   RESID      1: add R (the argument res, shaped like Y) before ACT [0]
  *   KERNELS    which kernels the program holds: KERNELS_PAD (conv_pad_f32
- *              alone, for ops that only pad) or KERNELS_ALL [KERNELS_ALL].
+ *              alone, for ops that only pad), KERNELS_CONV (conv_direct_f32
+ *              alone) or KERNELS_ALL [KERNELS_ALL].
  *              Drivers that make code for every kernel of a program when
  *              its binary is read (PoCL) then make it only for those used.
  * The kernel depth and height, the other strides, the dilations and the extents are
@@ -76,6 +77,7 @@
 #endif
 #define KERNELS_ALL 0
 #define KERNELS_PAD 1
+#define KERNELS_CONV 2
 #ifndef KERNELS
 #define KERNELS KERNELS_ALL
 #endif
@@ -86,6 +88,7 @@
  * (rp * rows + row < shs * rows, (n * C + c) * dp + z < planes), each
  * work-item writing one grid row in every column phase (work-items of a
  * position each would make too many tiny work-groups on CPUs). */
+#if KERNELS != KERNELS_CONV
 __kernel void conv_pad_f32(__global const float *x, __global float *xp, const int wps,
                            const int rows, const int shs, const int planes, const int in_d,
                            const int in_h, const int in_w, const int dp, const int sw,
@@ -110,8 +113,9 @@ __kernel void conv_pad_f32(__global const float *x, __global float *xp, const in
         }
     }
 }
+#endif
 
-#if KERNELS == KERNELS_ALL
+#if KERNELS != KERNELS_PAD
 /* tiles_w, tiles_h: tiles along W and H; zcount = N * G * MT * OD;
  * dp, zs, row, cps, rps, shs, wps: XP's layout as above.
  * c: X's channels; cg: per group; mg, m: output channels per group and in

@@ -176,6 +176,17 @@ typedef struct weft_cache_stats {
 WEFT_API weft_status weft_context_cache_stats(const weft_context *context,
                                               weft_cache_stats *stats);
 
+/* Program binaries are written to the disk cache after the fact: a program
+ * built from source waits until a session of the context has run once
+ * (then a background thread of the context writes them, since reading a
+ * binary makes some drivers generate code for every kernel), and
+ * weft_context_release writes whatever is still waiting. This call returns
+ * when every waiting binary is on disk: call it after a first run to keep
+ * the saves out of later timings. A binary that cannot be written costs
+ * only speed (WEFT_CACHE_TRACE names it), not an error.
+ * WEFT_ERR_INVALID_ARGUMENT when context is NULL. */
+WEFT_API weft_status weft_context_flush_cache(weft_context *context);
+
 /* Writes an ahead-of-time bundle (what `weft compile` makes): the binary
  * of every program the context holds for device `device_index`, with that
  * device's identity and weft's version, to `path` (replaced atomically).

@@ -136,6 +136,7 @@ static void test_distinct_programs(void **state)
         for (int b = a + 1; b < SETS; b++)
             assert_ptr_not_equal(seen[a], seen[b]);
     weft_cache_stats s;
+    assert_weft_ok(weft_context_flush_cache(ctx)); /* saves are deferred */
     assert_weft_ok(weft_context_cache_stats(ctx, &s));
     if (s.builds != SETS || s.saves != SETS || s.disk_hits != 0 || s.rejected != 0 ||
         s.memory_hits != (uint64_t)THREADS * SETS * ROUNDS - SETS)

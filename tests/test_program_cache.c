@@ -53,6 +53,8 @@ static const char *current_case = "";
 static void check_stats(weft_context *ctx, uint64_t memory_hits, uint64_t disk_hits,
                         uint64_t builds, uint64_t saves, uint64_t rejected, int line)
 {
+    /* Saves are deferred (test_deferred_* check that): count them all. */
+    assert_weft_ok(weft_context_flush_cache(ctx));
     weft_cache_stats s;
     assert_weft_ok(weft_context_cache_stats(ctx, &s));
     if (s.memory_hits != memory_hits || s.disk_hits != disk_hits || s.builds != builds ||
@@ -708,12 +710,14 @@ static void test_distinct_entries(void **state)
     cl_program a = get_program(ctx, options[0]);
     cl_program b = get_program(ctx, options[1]);
     assert_ptr_not_equal(a, b);
+    assert_weft_ok(weft_context_flush_cache(ctx));
     assert_int_equal(count_files(dir, ".bin"), 2);
     cl_program c = NULL;
     assert_weft_ok(weft_program_get_source(ctx, 0, "selfcheck_variant", variant, size,
                                            options[0], &c));
     assert_ptr_not_equal(c, a);
     assert_ptr_not_equal(c, b);
+    assert_weft_ok(weft_context_flush_cache(ctx));
     assert_int_equal(count_files(dir, ".bin"), 3);
     assert_stats(ctx, 0, 0, 3, 3, 0);
     weft_context_release(ctx);
@@ -869,6 +873,190 @@ static void test_threads(void **state)
     free(dir);
 }
 
+/* ---- Deferred saves ------------------------------------------------------- */
+
+/* x -> Sigmoid -> y over 2x8 floats: a session with one kernel program. */
+static weft_graph *sigmoid_graph(void)
+{
+    const int64_t dims[2] = {2, 8};
+    weft_graph *g = NULL;
+    assert_weft_ok(weft_graph_create(&g));
+    assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, 2, dims));
+    assert_weft_ok(weft_graph_add_activation(g, "sig", WEFT_ACT_SIGMOID, 0, 0, "x", "y"));
+    assert_weft_ok(weft_graph_add_output(g, "y"));
+    assert_weft_ok(weft_graph_validate(g));
+    return g;
+}
+
+/* One run of a session of g; no cmocka asserts (threads call it). */
+static weft_status run_sigmoid(weft_context *ctx, const weft_graph *g, int runs)
+{
+    float x[16], y[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = (float)i / 4 - 2;
+    weft_tensor in = {.name = "x", .dtype = WEFT_FLOAT32, .rank = 2, .dims = {2, 8},
+                      .data = x, .size_bytes = sizeof x};
+    weft_tensor out = {.name = "y", .dtype = WEFT_FLOAT32, .rank = 2, .dims = {2, 8},
+                       .data = y, .size_bytes = sizeof y};
+    weft_session *s = NULL;
+    weft_status st = weft_session_create(ctx, g, NULL, &s);
+    for (int r = 0; r < runs && st == WEFT_OK; r++)
+        st = weft_session_run(s, &in, 1, &out, 1);
+    weft_session_release(s);
+    return st;
+}
+
+static weft_cache_stats stats_now(weft_context *ctx)
+{
+    weft_cache_stats s;
+    assert_weft_ok(weft_context_cache_stats(ctx, &s));
+    return s;
+}
+
+/* Nothing is written while the session is created; the run starts the
+ * saver, and after the flush every build is on disk, once. */
+static void test_deferred_after_run(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("deferred_run");
+    weft_context *ctx = open_ctx(dir);
+    weft_graph *g = sigmoid_graph();
+    weft_session *s = NULL;
+    assert_weft_ok(weft_session_create(ctx, g, NULL, &s));
+    weft_cache_stats before = stats_now(ctx);
+    assert_true(before.builds >= 1);
+    assert_int_equal(before.saves, 0);
+    assert_int_equal(count_files(dir, ".bin"), 0);
+    weft_session_release(s);
+    assert_weft_ok(run_sigmoid(ctx, g, 1));
+    assert_weft_ok(weft_context_flush_cache(ctx));
+    weft_cache_stats after = stats_now(ctx);
+    assert_int_equal(after.builds, before.builds);
+    assert_int_equal(after.saves, after.builds);
+    assert_int_equal(count_files(dir, ".bin"), after.builds);
+    assert_int_equal(count_files(dir, NULL), after.builds); /* no temp file left */
+    assert_weft_ok(weft_context_flush_cache(ctx)); /* nothing pending: a no-op */
+    assert_int_equal(stats_now(ctx).saves, after.saves);
+    weft_context_release(ctx);
+    /* A second context is served from disk alone. */
+    ctx = open_ctx(dir);
+    assert_weft_ok(run_sigmoid(ctx, g, 1));
+    weft_cache_stats warm = stats_now(ctx);
+    assert_int_equal(warm.builds, 0);
+    assert_int_equal(warm.disk_hits, after.builds);
+    weft_context_release(ctx);
+    assert_weft_status(weft_context_flush_cache(NULL), WEFT_ERR_INVALID_ARGUMENT, "NULL");
+    weft_graph_release(g);
+    test_rmtree(dir);
+    free(dir);
+}
+
+/* A context released before any run still fills the cache. */
+static void test_deferred_release_without_run(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("deferred_release");
+    weft_context *ctx = open_ctx(dir);
+    cl_program program = NULL;
+    assert_weft_ok(weft_program_get(ctx, 0, PROGRAM, "", &program));
+    assert_int_equal(stats_now(ctx).saves, 0);
+    assert_int_equal(count_files(dir, NULL), 0);
+    weft_context_release(ctx);
+    assert_int_equal(count_files(dir, ".bin"), 1);
+    expect_disk_hit(dir, "");
+    test_rmtree(dir);
+    free(dir);
+}
+
+/* WEFT_CACHE=off: runs, flushes and the release write nothing. */
+static void test_deferred_cache_off(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("deferred_off");
+    assert_int_equal(setenv("WEFT_CACHE", "off", 1), 0);
+    weft_context_options o = test_options(dir);
+    o.cache = WEFT_CACHE_DEFAULT; /* test_options turns it on */
+    weft_context *ctx = open_with(&o);
+    weft_graph *g = sigmoid_graph();
+    assert_weft_ok(run_sigmoid(ctx, g, 2));
+    assert_weft_ok(weft_context_flush_cache(ctx));
+    weft_cache_stats s = stats_now(ctx);
+    assert_true(s.builds >= 1);
+    assert_int_equal(s.saves, 0);
+    weft_context_release(ctx);
+    assert_int_equal(count_files(dir, NULL), 0);
+    /* Control: the same with the cache on does write. */
+    assert_int_equal(unsetenv("WEFT_CACHE"), 0);
+    ctx = open_with(&o);
+    assert_weft_ok(run_sigmoid(ctx, g, 1));
+    weft_context_release(ctx);
+    assert_int_equal(count_files(dir, ".bin"), s.builds);
+    weft_graph_release(g);
+    test_rmtree(dir);
+    free(dir);
+}
+
+#define SAVER_THREADS 4
+
+typedef struct saver_job {
+    weft_context *ctx;
+    const weft_graph *g;
+    pthread_barrier_t *start;
+    int index;
+    weft_status status;
+} saver_job;
+
+/* Sessions run (starting and feeding the saver) while other programs are
+ * built and flushes come from several threads. */
+static void *saver_thread(void *arg)
+{
+    saver_job *job = arg;
+    pthread_barrier_wait(job->start);
+    job->status = run_sigmoid(job->ctx, job->g, 2);
+    for (int i = 0; job->status == WEFT_OK && i < OPTION_SETS; i++) {
+        cl_program program = NULL;
+        job->status = weft_program_get(job->ctx, 0, PROGRAM,
+                                       thread_options[(job->index + i) % OPTION_SETS], &program);
+        if (job->status == WEFT_OK && job->index % 2)
+            job->status = weft_context_flush_cache(job->ctx);
+    }
+    return NULL;
+}
+
+static void test_deferred_threads(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("deferred_threads");
+    weft_context *ctx = open_ctx(dir);
+    weft_graph *g = sigmoid_graph();
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, SAVER_THREADS), 0);
+    static saver_job jobs[SAVER_THREADS];
+    pthread_t threads[SAVER_THREADS];
+    for (int t = 0; t < SAVER_THREADS; t++) {
+        jobs[t] = (saver_job){.ctx = ctx, .g = g, .start = &start, .index = t};
+        assert_int_equal(pthread_create(&threads[t], NULL, saver_thread, &jobs[t]), 0);
+    }
+    for (int t = 0; t < SAVER_THREADS; t++)
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+    pthread_barrier_destroy(&start);
+    for (int t = 0; t < SAVER_THREADS; t++)
+        if (jobs[t].status != WEFT_OK)
+            fail_msg("thread %d: %s: %s", t, weft_status_name(jobs[t].status),
+                     weft_last_error());
+    assert_weft_ok(weft_context_flush_cache(ctx));
+    weft_cache_stats s = stats_now(ctx);
+    assert_true(s.builds >= 1 + OPTION_SETS); /* the sigmoid program(s) and selfcheck's */
+    assert_int_equal(s.saves, s.builds);      /* each once: no double saves */
+    assert_int_equal(s.disk_hits, 0);
+    assert_int_equal(count_files(dir, ".bin"), s.builds);
+    weft_context_release(ctx);
+    assert_int_equal(count_files(dir, NULL), s.builds);
+    weft_graph_release(g);
+    test_rmtree(dir);
+    free(dir);
+}
+
 /* ---- Includes between kernel files ------------------------------------------ */
 
 /* `#include "NAME.cl"` lines are replaced by NAME's source, from WEFT_CL_DIR
@@ -943,6 +1131,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_default_folder, save_env, restore_env),
         cmocka_unit_test(test_threads),
         cmocka_unit_test_setup_teardown(test_source_includes, save_env, restore_env),
+        cmocka_unit_test(test_deferred_after_run),
+        cmocka_unit_test(test_deferred_release_without_run),
+        cmocka_unit_test_setup_teardown(test_deferred_cache_off, save_env, restore_env),
+        cmocka_unit_test(test_deferred_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -246,9 +246,10 @@ static weft_status direct_prepare(weft_prepare *p)
     weft_options_define_int(&o, "NV", s->tile.nv);
     weft_options_define_int(&o, "FLAT", s->tile.flat);
     conv_epilogue_options(&s->geo.epi, &o);
+    weft_options_define_int(&o, "KERNELS", CONV_DIRECT_KERNELS_CONV);
     st = weft_op_kernel(p, "conv_direct", &o, "conv_direct_f32", &s->conv);
     if (st == WEFT_OK)
-        st = conv_pad_prepare(p, &o, &s->pd, &s->pad);
+        st = conv_pad_prepare(p, NULL, &s->pd, &s->pad);
     return st;
 }
 

@@ -52,7 +52,11 @@ int conv_padded_elements(const conv_geom *geo, const conv_padded *p, int64_t *co
 weft_status conv_pad_prepare(weft_prepare *p, const weft_options *options,
                              const conv_padded *pd, conv_pad_pass *pass)
 {
-    weft_status st = weft_op_kernel(p, "conv_direct", options, "conv_pad_f32", &pass->kernel);
+    (void)options;
+    weft_options pad;
+    weft_options_init(&pad);
+    weft_options_define_int(&pad, "KERNELS", CONV_DIRECT_KERNELS_PAD);
+    weft_status st = weft_op_kernel(p, "conv_direct", &pad, "conv_pad_f32", &pass->kernel);
     if (st != WEFT_OK)
         return st;
     /* work-groups of up to 16 rows; fewer when there are few rows */

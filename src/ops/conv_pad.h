@@ -31,16 +31,17 @@ typedef struct conv_pad_pass {
     size_t local;
 } conv_pad_pass;
 
-/* The pad kernel from program cl/conv_direct.cl built with `options` (the
- * caller's own when it builds that program anyway, else ones holding
- * KERNELS = CONV_DIRECT_KERNELS_PAD). */
+/* The pad kernel, always from the one program of cl/conv_direct.cl built
+ * with KERNELS = CONV_DIRECT_KERNELS_PAD alone (the kernel reads no other
+ * -D): every conv shares its code, which drivers such as PoCL generate
+ * once per program. `options` is not read (kept for existing callers). */
 weft_status conv_pad_prepare(weft_prepare *p, const weft_options *options,
                              const conv_padded *pd, conv_pad_pass *pass);
 
-/* cl/conv_direct.cl's KERNELS for a program of conv_pad_f32 alone: a
- * driver that makes code for every kernel of a program (PoCL, when the
- * disk cache reads its binary) then skips the conv kernel. */
-enum { CONV_DIRECT_KERNELS_PAD = 1 };
+/* cl/conv_direct.cl's KERNELS: a program of conv_pad_f32 alone, and one of
+ * conv_direct_f32 alone (a driver that makes code for every kernel of a
+ * program then makes none it will not run). */
+enum { CONV_DIRECT_KERNELS_PAD = 1, CONV_DIRECT_KERNELS_CONV = 2 };
 
 /* Writes the copy of r->inputs[0] into r->workspace (from offset 0). */
 weft_status conv_pad_enqueue(weft_run *r, const conv_pad_pass *pass, const conv_geom *geo,

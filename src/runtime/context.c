@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "runtime/bundle.h"
 #include "runtime/context.h"
+#include "runtime/program.h"
 
 void weft_context_options_defaults(weft_context_options *options)
 {
@@ -225,6 +226,13 @@ weft_status weft_context_create(const weft_context_options *options, weft_contex
         free(ctx);
         return weft_fail(WEFT_ERR_INTERNAL, "pthread_cond_init failed");
     }
+    if (pthread_cond_init(&ctx->saves_done, NULL) != 0) {
+        pthread_cond_destroy(&ctx->program_ready);
+        pthread_mutex_destroy(&ctx->lock);
+        free(ds);
+        free(ctx);
+        return weft_fail(WEFT_ERR_INTERNAL, "pthread_cond_init failed");
+    }
     st = resolve_cache_dir(options, &ctx->cache_dir);
     if (st == WEFT_OK)
         st = open_devices(ctx);
@@ -253,6 +261,9 @@ void weft_context_release(weft_context *ctx)
 {
     if (!ctx)
         return;
+    /* Released before any run, or mid-save: the cache still gets them. */
+    weft_program_saves_flush(ctx);
+    free(ctx->pending);
     if (ctx->cache_trace)
         fprintf(stderr,
                 "weft cache: %llu memory hits, %llu disk hits, %llu builds, %llu saves, "
@@ -278,6 +289,7 @@ void weft_context_release(weft_context *ctx)
     weft_bundle_release(ctx->bundle);
     pthread_mutex_destroy(&ctx->lock);
     pthread_cond_destroy(&ctx->program_ready);
+    pthread_cond_destroy(&ctx->saves_done);
     free(ctx);
 }
 
@@ -313,5 +325,13 @@ weft_status weft_context_cache_stats(const weft_context *context, weft_cache_sta
     pthread_mutex_lock(&ctx->lock);
     *stats = ctx->stats;
     pthread_mutex_unlock(&ctx->lock);
+    return WEFT_OK;
+}
+
+weft_status weft_context_flush_cache(weft_context *context)
+{
+    if (!context)
+        return weft_fail(WEFT_ERR_INVALID_ARGUMENT, "weft_context_flush_cache: context is NULL");
+    weft_program_saves_flush(context);
     return WEFT_OK;
 }

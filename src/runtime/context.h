@@ -28,6 +28,14 @@ typedef struct weft_device_state {
     const struct weft_bundle *bundle; /* the context's bundle when made for this device */
 } weft_device_state;
 
+/* A built program whose binary is still to be written to the disk cache
+ * (see runtime/program.c: saves wait for the first run). */
+typedef struct weft_pending_save {
+    uint8_t key[32];
+    cl_program program; /* retained for the saver */
+    char *name;
+} weft_pending_save;
+
 struct weft_context {
     weft_device_state *devices;
     size_t device_count;
@@ -41,6 +49,15 @@ struct weft_context {
     double program_ms;          /* spent getting programs not in memory */
     weft_cache_stats stats;
     struct weft_bundle *bundle; /* options.bundle or WEFT_BUNDLE, checked; NULL: none */
+    /* Deferred disk-cache saves, under `lock`: the queue, how many are
+     * being written right now, and the background saver thread. */
+    weft_pending_save *pending;
+    size_t pending_count, pending_capacity, saving;
+    int saves_started;          /* a session has run: save in the background */
+    int saver_active;           /* the saver thread is in its loop */
+    int saver_joinable;         /* a saver thread was started and not joined */
+    pthread_t saver;
+    pthread_cond_t saves_done;  /* broadcast when a save ends or the saver stops */
 };
 
 #endif

@@ -234,7 +234,8 @@ static void add_stats(weft_cache_stats *to, const weft_cache_stats *d)
  * driver's, and counts into *delta. */
 static weft_status obtain(const weft_context *ctx, weft_device_state *ds, const char *name,
                           const char *source, size_t size, const char *options,
-                          const uint8_t key[32], weft_cache_stats *delta, cl_program *out)
+                          const uint8_t key[32], weft_cache_stats *delta, int *must_save,
+                          cl_program *out)
 {
     const weft_device_info *info = &ds->cl.info;
     cl_program program = NULL;
@@ -281,10 +282,128 @@ static weft_status obtain(const weft_context *ctx, weft_device_state *ds, const 
         delta->builds++;
         trace(ctx, "built '%s' [%s] from source in %.0f ms", name, options, now_ms() - t0);
         if (ctx->cache_dir)
-            save_binary(ctx, name, key, program, delta);
+            *must_save = 1;
     }
     *out = program;
     return WEFT_OK;
+}
+
+/* ---- Deferred saves ------------------------------------------------------
+ * Reading a binary is where PoCL generates code for every kernel, so a
+ * program built from source is not saved at once: it waits in
+ * ctx->pending until a session has run (then one saver thread per context
+ * writes the queue in order), until weft_context_flush_cache, or until the
+ * context is released. A binary read after a run also holds the code the
+ * driver made for the launches, so a later start skips that too. */
+
+static void start_saver_locked(weft_context *ctx);
+
+/* Queues `program` for saving; 0 when there is no memory for it. Called
+ * with ctx->lock held. */
+static int queue_save(weft_context *ctx, const char *name, const uint8_t key[32],
+                      cl_program program)
+{
+    if (ctx->pending_count == ctx->pending_capacity) {
+        size_t cap = ctx->pending_capacity ? 2 * ctx->pending_capacity : 16;
+        weft_pending_save *grown = realloc(ctx->pending, cap * sizeof *grown);
+        if (!grown)
+            return 0;
+        ctx->pending = grown;
+        ctx->pending_capacity = cap;
+    }
+    char *copy = malloc(strlen(name) + 1);
+    if (!copy)
+        return 0;
+    strcpy(copy, name);
+    if (clRetainProgram(program) != CL_SUCCESS) {
+        free(copy);
+        return 0;
+    }
+    weft_pending_save *p = &ctx->pending[ctx->pending_count++];
+    memcpy(p->key, key, 32);
+    p->program = program;
+    p->name = copy;
+    if (ctx->saves_started)
+        start_saver_locked(ctx);
+    return 1;
+}
+
+/* Writes the oldest pending binary, unlocking while the driver works.
+ * Called with ctx->lock held and ctx->pending_count > 0. */
+static void save_next_locked(weft_context *ctx)
+{
+    weft_pending_save item = ctx->pending[0];
+    memmove(&ctx->pending[0], &ctx->pending[1], (ctx->pending_count - 1) * sizeof item);
+    ctx->pending_count--;
+    ctx->saving++;
+    pthread_mutex_unlock(&ctx->lock);
+    weft_cache_stats delta = {0};
+    save_binary(ctx, item.name, item.key, item.program, &delta);
+    clReleaseProgram(item.program);
+    free(item.name);
+    pthread_mutex_lock(&ctx->lock);
+    add_stats(&ctx->stats, &delta);
+    ctx->saving--;
+    pthread_cond_broadcast(&ctx->saves_done);
+}
+
+static void *saver_main(void *arg)
+{
+    weft_context *ctx = arg;
+    pthread_mutex_lock(&ctx->lock);
+    while (ctx->pending_count > 0)
+        save_next_locked(ctx);
+    ctx->saver_active = 0;
+    pthread_cond_broadcast(&ctx->saves_done);
+    pthread_mutex_unlock(&ctx->lock);
+    return NULL;
+}
+
+/* Starts the saver unless it runs already. An earlier saver that left its
+ * loop has nothing left to do but return, so joining it here is short.
+ * Called with ctx->lock held. */
+static void start_saver_locked(weft_context *ctx)
+{
+    if (ctx->saver_active || ctx->pending_count == 0)
+        return;
+    if (ctx->saver_joinable) {
+        pthread_join(ctx->saver, NULL);
+        ctx->saver_joinable = 0;
+    }
+    int err = pthread_create(&ctx->saver, NULL, saver_main, ctx);
+    if (err != 0) {
+        /* The queue then waits for a flush or the release. */
+        trace(ctx, "no saver thread (%s): saves wait for the flush", strerror(err));
+        return;
+    }
+    ctx->saver_active = 1;
+    ctx->saver_joinable = 1;
+}
+
+void weft_program_saves_start(weft_context *ctx)
+{
+    pthread_mutex_lock(&ctx->lock);
+    ctx->saves_started = 1;
+    start_saver_locked(ctx);
+    pthread_mutex_unlock(&ctx->lock);
+}
+
+void weft_program_saves_flush(weft_context *ctx)
+{
+    pthread_mutex_lock(&ctx->lock);
+    /* This thread saves beside the saver rather than only waiting for it. */
+    while (ctx->pending_count > 0 || ctx->saving > 0 || ctx->saver_active) {
+        if (ctx->pending_count > 0)
+            save_next_locked(ctx);
+        else
+            pthread_cond_wait(&ctx->saves_done, &ctx->lock);
+    }
+    int join = ctx->saver_joinable;
+    pthread_t saver = ctx->saver; /* a later start may replace ctx->saver */
+    ctx->saver_joinable = 0;
+    pthread_mutex_unlock(&ctx->lock);
+    if (join)
+        pthread_join(saver, NULL);
 }
 
 /* The memory table first; on a miss this thread reserves the key (an
@@ -316,7 +435,8 @@ static weft_status get_program(weft_context *ctx, weft_device_state *ds, const c
     weft_cache_stats delta = {0};
     cl_program program = NULL;
     double t0 = now_ms();
-    st = obtain(ctx, ds, name, source, size, options, key, &delta, &program);
+    int must_save = 0;
+    st = obtain(ctx, ds, name, source, size, options, key, &delta, &must_save, &program);
 
     pthread_mutex_lock(&ctx->lock);
     ctx->program_ms += now_ms() - t0;
@@ -331,7 +451,16 @@ static weft_status get_program(weft_context *ctx, weft_device_state *ds, const c
     }
     add_stats(&ctx->stats, &delta);
     pthread_cond_broadcast(&ctx->program_ready);
+    int queued = st == WEFT_OK && must_save && queue_save(ctx, name, key, program);
     pthread_mutex_unlock(&ctx->lock);
+    if (st == WEFT_OK && must_save && !queued) {
+        /* No memory for the queue: save now rather than never. */
+        weft_cache_stats saved = {0};
+        save_binary(ctx, name, key, program, &saved);
+        pthread_mutex_lock(&ctx->lock);
+        add_stats(&ctx->stats, &saved);
+        pthread_mutex_unlock(&ctx->lock);
+    }
     return st;
 }
 

@@ -32,6 +32,13 @@ weft_status weft_program_get_source(weft_context *ctx, size_t device, const char
  * memory hits), summed over threads: for start-up breakdowns. */
 double weft_program_ms(weft_context *ctx);
 
+/* Deferred disk-cache saves (see program.c). _start: a session has run,
+ * so pending binaries are now written by the context's saver thread.
+ * _flush: returns when every pending binary is written (or failed, which
+ * is traced) and no saver thread is left. */
+void weft_program_saves_start(weft_context *ctx);
+void weft_program_saves_flush(weft_context *ctx);
+
 struct weft_bundle_entry;
 
 /* The key and binary of every program the context holds for `device`,

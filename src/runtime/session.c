@@ -1206,6 +1206,10 @@ weft_status weft_session_run(weft_session *s, const weft_tensor *inputs, size_t 
     if (s->profiling)
         collect_profile(s);
     free(out_values);
+    /* The programs have now made their launch code: their binaries carry
+     * it into the disk cache (runtime/program.c, deferred saves). */
+    if (st == WEFT_OK)
+        weft_program_saves_start(s->context);
     return st;
 }
 
