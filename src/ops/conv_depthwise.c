@@ -202,10 +202,7 @@ static weft_status dw_prepare(weft_prepare *p)
     st = weft_op_kernel(p, "conv_depthwise", &o, "conv_depthwise_f32", &s->kernel);
     if (st != WEFT_OK)
         return st;
-    weft_options pad;
-    weft_options_init(&pad);
-    weft_options_define_int(&pad, "KERNELS", CONV_DIRECT_KERNELS_PAD);
-    if ((st = conv_pad_prepare(p, &pad, &s->pd, &s->pad)) != WEFT_OK)
+    if ((st = conv_pad_prepare(p, &s->pd, &s->pad)) != WEFT_OK)
         return st;
     /* Planes per work-group: about 4096 outputs' worth, at most 64 planes,
      * fewer when that would leave under 4 groups per compute unit. */

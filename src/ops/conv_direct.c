@@ -134,35 +134,22 @@ static int direct_supports(const weft_graph *g, const weft_node *n, const weft_d
     return 1;
 }
 
-/* Seconds: the MACs at a per-class share of an assumed peak (CPU class:
- * 16 FMA lanes per compute unit and cycle; else 32), lower when each
- * output's reduction is too short to keep the tile's registers busy, plus
- * the padding pass at 10 GB/s. */
+/* Seconds: conv_padded_tile_cost with the share of the tile that holds
+ * outputs (tiles compute junk past the plane: a 7x7 plane fills 49 of 64
+ * lanes of flat tiles, 28 columns 28 of 32); 10% of the peak on other
+ * device classes. */
 static double direct_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
 {
     conv_geom geo;
     char why[8];
     if (!conv_geom_read(g, n, &geo, why, sizeof why))
         return 1e30;
-    int cpu = conv_cpu_class(d);
-    double lanes = cpu ? 16 : 32, clock = d && d->clock_mhz ? d->clock_mhz * 1e6 : 1e9;
-    double units = d && d->compute_units ? d->compute_units : 1;
-    /* measured on PoCL (AVX-512): ~200 GFLOP/s on 3x3 layers, ~140 on 1x1
-     * ones, where the padding pass and the loop overhead weigh more */
-    double eff = cpu ? (conv_geom_taps(&geo) > 1 ? 0.6 : 0.35) : 0.1;
-    double reduction = (double)geo.cg * (double)conv_geom_taps(&geo);
-    if (reduction < 64)
-        eff *= reduction / 64;
-    /* Tiles compute junk past the plane (a 7x7 plane fills 49 of 64 lanes
-     * of flat tiles, 28 columns 28 of 32): only the share holding outputs
-     * counts. */
     conv_tile t = conv_tile_for(&geo, d, 0);
     conv_padded p;
     conv_padded_layout(&geo, t.vw * t.nv, t.rt, t.flat, &p);
-    eff *= (double)(geo.out[1] * geo.out[2]) /
-           (double)(p.tiles_w * p.tiles_h * t.vw * t.nv * (t.flat ? 1 : t.rt));
-    double bytes = 8.0 * (double)geo.n * (double)geo.c * (double)(geo.in[0] * geo.in[1] * geo.in[2]);
-    return conv_geom_macs(&geo) / (lanes * clock * units * eff) + bytes / 10e9;
+    double fill = (double)(geo.out[1] * geo.out[2]) /
+                  (double)(p.tiles_w * p.tiles_h * t.vw * t.nv * (t.flat ? 1 : t.rt));
+    return conv_padded_tile_cost(&geo, d, fill, 0.1);
 }
 
 typedef struct direct_state {
@@ -249,7 +236,7 @@ static weft_status direct_prepare(weft_prepare *p)
     weft_options_define_int(&o, "KERNELS", CONV_DIRECT_KERNELS_CONV);
     st = weft_op_kernel(p, "conv_direct", &o, "conv_direct_f32", &s->conv);
     if (st == WEFT_OK)
-        st = conv_pad_prepare(p, NULL, &s->pd, &s->pad);
+        st = conv_pad_prepare(p, &s->pd, &s->pad);
     return st;
 }
 

@@ -90,40 +90,30 @@ static int oc_supports(const weft_graph *g, const weft_node *n, const weft_devic
     return 1;
 }
 
-/* Seconds: conv_direct's estimate (the MACs at 60% of an assumed peak on
- * CPU-class devices: 16 FMA lanes per compute unit and cycle), scaled by
- * the share of the tile's lanes and positions that hold outputs, lower
- * for short reductions, plus the padding pass at 10 GB/s. conv_direct's
- * estimate scales by its tiles' fill the same way, so this wins where
- * those waste lanes (ResNet-18's 7x7 layers: 1.5 instead of 1.8 ms each,
- * measured on PoCL in the whole model; its 28x28 and 14x14 stride-2 layers,
- * 28 of 32 columns: within 5% of conv_direct, and one program fewer to
- * build) and ties lose to conv_direct (registered first). Other device
- * classes: a cost that never wins (the tile is sized for CPUs). */
+/* Seconds: conv_padded_tile_cost, as conv_direct's, with the share of
+ * the tile's lanes and positions that hold outputs, so this wins where
+ * conv_direct's tiles waste lanes (ResNet-18's 7x7 layers: 1.5 instead of
+ * 1.8 ms each, measured on PoCL in the whole model; its 28x28 and 14x14
+ * stride-2 layers, 28 of 32 columns: within 5% of conv_direct, and one
+ * program fewer to build) and ties lose to conv_direct (registered
+ * first). Other device classes: a cost that never wins (the tile is sized
+ * for CPUs). */
 static double oc_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
 {
     conv_geom geo;
     char why[8];
     if (!conv_geom_read(g, n, &geo, why, sizeof why))
         return 1e30;
-    int cpu = conv_cpu_class(d);
     oc_tile t = oc_tile_for(&geo, d, 0);
-    double lanes = cpu ? 16 : 32, clock = d && d->clock_mhz ? d->clock_mhz * 1e6 : 1e9;
-    double units = d && d->compute_units ? d->compute_units : 1;
-    double eff = cpu ? (conv_geom_taps(&geo) > 1 ? 0.6 : 0.35) : 0.01;
     int64_t tn = (int64_t)t.vw * t.nv, plane = geo.out[1] * geo.out[2];
-    eff *= (double)geo.mg / (double)(ceil_div(geo.mg, tn) * tn);
-    eff *= (double)plane / (double)(ceil_div(plane, t.tm) * t.tm);
+    double fill = (double)geo.mg / (double)(ceil_div(geo.mg, tn) * tn) * (double)plane /
+                  (double)(ceil_div(plane, t.tm) * t.tm);
     /* Kernel widths other than 1 and 3 loop over the taps of a row with a
      * division each (not unrolled): ResNet-18's 7x7 stem ran 1.45 ms here
      * against conv_direct's 1.27 (bench/bench_conv). */
     if (geo.k[2] != 1 && geo.k[2] != 3)
-        eff *= 0.8;
-    double reduction = (double)geo.cg * (double)conv_geom_taps(&geo);
-    if (reduction < 64)
-        eff *= reduction / 64;
-    double bytes = 8.0 * (double)geo.n * (double)geo.c * (double)(geo.in[0] * geo.in[1] * geo.in[2]);
-    return conv_geom_macs(&geo) / (lanes * clock * units * eff) + bytes / 10e9;
+        fill *= 0.8;
+    return conv_padded_tile_cost(&geo, d, fill, 0.01);
 }
 
 typedef struct oc_state {
@@ -209,10 +199,7 @@ static weft_status oc_prepare(weft_prepare *p)
     conv_epilogue_options(&act, &o);
     if ((st = weft_op_kernel(p, "conv_direct_oc", &o, "conv_direct_oc_f32", &s->conv)) != WEFT_OK)
         return st;
-    weft_options pad;
-    weft_options_init(&pad);
-    weft_options_define_int(&pad, "KERNELS", CONV_DIRECT_KERNELS_PAD);
-    return conv_pad_prepare(p, &pad, &s->pd, &s->pad);
+    return conv_pad_prepare(p, &s->pd, &s->pad);
 }
 
 static weft_status oc_enqueue(weft_run *r)

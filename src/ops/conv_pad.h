@@ -26,6 +26,15 @@ void conv_padded_layout(const conv_geom *geo, int64_t cols, int64_t rt, int flat
  * with int). */
 int conv_padded_elements(const conv_geom *geo, const conv_padded *p, int64_t *count);
 
+/* Seconds for a register-tile conv reading the copy (conv_direct,
+ * direct_oc): the MACs at a share of an assumed peak (CPU class: 16 FMA
+ * lanes per compute unit and cycle, 60% of it, 35% for 1x1 kernels; other
+ * classes: 32 lanes, other_eff of it), times `fill` (the share of the
+ * tile's lanes that hold outputs), lower when each output's reduction is
+ * too short to keep the registers busy, plus the padding pass at 10 GB/s. */
+double conv_padded_tile_cost(const conv_geom *geo, const weft_device_info *d, double fill,
+                             double other_eff);
+
 typedef struct conv_pad_pass {
     cl_kernel kernel;
     size_t local;
@@ -34,9 +43,8 @@ typedef struct conv_pad_pass {
 /* The pad kernel, always from the one program of cl/conv_direct.cl built
  * with KERNELS = CONV_DIRECT_KERNELS_PAD alone (the kernel reads no other
  * -D): every conv shares its code, which drivers such as PoCL generate
- * once per program. `options` is not read (kept for existing callers). */
-weft_status conv_pad_prepare(weft_prepare *p, const weft_options *options,
-                             const conv_padded *pd, conv_pad_pass *pass);
+ * once per program. */
+weft_status conv_pad_prepare(weft_prepare *p, const conv_padded *pd, conv_pad_pass *pass);
 
 /* cl/conv_direct.cl's KERNELS: a program of conv_pad_f32 alone, and one of
  * conv_direct_f32 alone (a driver that makes code for every kernel of a
