@@ -48,6 +48,23 @@
 #ifndef KW
 #define KW 3
 #endif
+#ifndef PG
+#define PG 1
+#endif
+#ifndef PF
+#define PF 0
+#endif
+
+/* A hint only: clang's prefetch builtin where the compiler has it (PoCL,
+ * and other clang-based CPU compilers); nothing elsewhere. */
+#if PF && defined(__has_builtin)
+#if __has_builtin(__builtin_prefetch)
+#define prefetch_line(p) __builtin_prefetch(p)
+#endif
+#endif
+#ifndef prefetch_line
+#define prefetch_line(p) ((void)0)
+#endif
 
 #include "conv_epilogue.cl"
 
@@ -62,7 +79,8 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
                                  const int m, const int g, const int od_n, const int oh_n,
                                  const int ow_n, const int kd_n, const int kh_n,
                                  const int kw_arg, const int sd, const int sh, const int sw,
-                                 const int dd, const int dh, const int dw, const int resid)
+                                 const int dd, const int dh, const int dw, const int resid,
+                                 const int cb)
 {
 #if KW != 0
     const int kw_n = KW;
@@ -91,72 +109,99 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
     /* Y's offset of channel ml of this group at position 0 of the plane. */
     const int ybase = ((n * m + grp * mg) * od_n + od) * plane, cstride = od_n * plane;
 
-    /* Each position's offset in a slice; positions past the plane repeat
-     * the last one (computed, never stored). */
-    int pix[TM];
+    /* The reduction runs in blocks of cb input channels; each block's
+     * weights (cb * taps * NV * VW floats) serve all PG position tiles of
+     * the work-item from L1 before the next block streams in, and the
+     * tiles' sums wait in part[] between blocks. With PG 1 and cb = cg
+     * this is one pass with the sums in registers throughout. */
+    float part[PG * TM * NV * VW];
+    __global const float *wg = wpk + (grp * ctiles + ct) * cg * taps * (NV * VW);
+#pragma unroll 1
+    for (int c0 = 0; c0 < cg; c0 += cb) {
+        const int c1 = min(c0 + cb, cg);
+#pragma unroll 1
+        for (int pg = 0; pg < PG; pg++) {
+            float *pq = part + pg * (TM * NV * VW);
+            /* Each position's offset in a slice; positions past the plane
+             * repeat the last one (computed, never stored). */
+            int pix[TM];
 #pragma unroll
-    for (int i = 0; i < TM; i++) {
-        const int p = min(pt * TM + i, plane - 1), oh = p / ow_n, ow = p - oh * ow_n;
-        pix[i] = oh * sh * row + ow;
-    }
-
-    floatv acc[TM][NV];
+            for (int i = 0; i < TM; i++) {
+                const int p = min((pt * PG + pg) * TM + i, plane - 1), oh = p / ow_n;
+                pix[i] = oh * sh * row + p - oh * ow_n;
+            }
+            floatv acc[TM][NV];
 #pragma unroll
-    for (int i = 0; i < TM; i++)
+            for (int i = 0; i < TM; i++)
 #pragma unroll
-        for (int v = 0; v < NV; v++)
-            acc[i][v] = (floatv)0.0f;
-
-    __global const float *wt = wpk + (grp * ctiles + ct) * cg * taps * (NV * VW);
-    for (int ci = 0; ci < cg; ci++) {
-        __global const float *xc = xb + ci * slice;
-        for (int kd = 0; kd < kd_n; kd++) {
-            for (int kh = 0; kh < kh_n; kh++) {
-                __global const float *xr = xc + kd * dd * zs + kh * dh * row;
+                for (int v = 0; v < NV; v++)
+                    acc[i][v] = c0 == 0 ? (floatv)0.0f : vloadv(0, pq + (i * NV + v) * VW);
+            __global const float *wt = wg + c0 * taps * (NV * VW);
+            /* The next block's weights are fetched a share per pass, so
+             * memory streams them while this block computes; without it
+             * the first pass waits on memory (ResNet-18's 512-channel
+             * layers: 9.4 MB of weights a conv, which other layers evict
+             * from L3 between runs). */
+            __global const float *nb = wt + (c1 - c0) * taps * (NV * VW);
+            const int nlen = (min(c1 + cb, cg) - c1) * taps * (NV * VW);
+            int pfo = pg * (c1 - c0) * taps * (NV * VW);
+            for (int ci = c0; ci < c1; ci++) {
+                __global const float *xc = xb + ci * slice;
+                for (int kd = 0; kd < kd_n; kd++) {
+                    for (int kh = 0; kh < kh_n; kh++) {
+                        __global const float *xr = xc + kd * dd * zs + kh * dh * row;
 #if KW != 0
 #pragma unroll
 #endif
-                for (int kw = 0; kw < kw_n; kw++) {
+                        for (int kw = 0; kw < kw_n; kw++) {
 #if KW != 0
-                    __global const float *xt = xr + col_off[kw];
+                            __global const float *xt = xr + col_off[kw];
 #else
-                    const int tx = kw * dw, cq = tx / sw;
-                    __global const float *xt = xr + (tx - cq * sw) * cps + cq;
+                            const int tx = kw * dw, cq = tx / sw;
+                            __global const float *xt = xr + (tx - cq * sw) * cps + cq;
 #endif
-                    floatv wv[NV];
+                            floatv wv[NV];
 #pragma unroll
-                    for (int v = 0; v < NV; v++)
-                        wv[v] = vloadv(v, wt);
-                    wt += NV * VW;
+                            for (int v = 0; v < NV; v++)
+                                wv[v] = vloadv(v, wt);
+                            /* lines of 16 floats: a step covers NV * VW / PG */
+                            if (PF && pfo / PG < nlen) {
 #pragma unroll
-                    for (int i = 0; i < TM; i++) {
-                        const floatv xv = (floatv)xt[pix[i]];
+                                for (int l = 0; l < (NV * VW + 16 * PG - 1) / (16 * PG); l++)
+                                    prefetch_line(nb + pfo / PG + 16 * l);
+                            }
+                            pfo += NV * VW;
+                            wt += NV * VW;
 #pragma unroll
-                        for (int v = 0; v < NV; v++)
-                            acc[i][v] = fma(xv, wv[v], acc[i][v]);
+                            for (int i = 0; i < TM; i++) {
+                                const floatv xv = (floatv)xt[pix[i]];
+#pragma unroll
+                                for (int v = 0; v < NV; v++)
+                                    acc[i][v] = fma(xv, wv[v], acc[i][v]);
+                            }
+                        }
                     }
                 }
             }
+#pragma unroll
+            for (int i = 0; i < TM; i++)
+#pragma unroll
+                for (int v = 0; v < NV; v++)
+                    vstorev(acc[i][v], 0, pq + (i * NV + v) * VW);
         }
     }
 
     /* The stores are one lane at a time (channels are a plane apart in
-     * Y): from a private copy, in loops that stay rolled, so the compiler
-     * does not replicate them TM * NV * VW times (code size, and PoCL's
-     * compile time, grow with it). */
-    float tile[TM * NV * VW];
-#pragma unroll
-    for (int i = 0; i < TM; i++)
-#pragma unroll
-        for (int v = 0; v < NV; v++)
-            vstorev(acc[i][v], 0, tile + (i * NV + v) * VW);
+     * Y): from part[], in loops that stay rolled, so the compiler does not
+     * replicate them TM * NV * VW times (code size, and PoCL's compile
+     * time, grow with it). */
 #pragma unroll 1
-    for (int i = 0; i < TM && pt * TM + i < plane; i++) {
-        const int p = pt * TM + i;
+    for (int i = 0; i < PG * TM && pt * PG * TM + i < plane; i++) {
+        const int p = pt * PG * TM + i;
 #pragma unroll 1
         for (int v = 0; v < NV; v++) {
             const int mv = m0 + v * VW;
-            floatv sum = vloadv(0, tile + (i * NV + v) * VW) + vloadv(v, bb);
+            floatv sum = vloadv(0, part + (i * NV + v) * VW) + vloadv(v, bb);
             if (resid) {
                 float r[VW];
 #pragma unroll 1

@@ -757,9 +757,12 @@ static void test_direct_tiles(void **state)
 static void test_direct_oc_tiles(void **state)
 {
     (void)state;
-    /* TM,VW,NV: planes and channel counts that leave partial tiles of
-     * both kinds, one-position and one-lane-vector tiles */
-    static const char *const tiles[] = {"3,4,2", "7,16,2", "5,8,3", "1,4,1", "6,16,4"};
+    /* TM,VW,NV[,PG,CB]: planes and channel counts that leave partial
+     * tiles of both kinds, one-position and one-lane-vector tiles; several
+     * position tiles per work-item (the last past the plane) and reduction
+     * blocks whose last one is short, of one channel, or all of them */
+    static const char *const tiles[] = {"3,4,2,3,2", "7,16,4", "5,8,3,2,5", "1,4,1,4,1",
+                                        "6,16,4,1,0", "7,16,2,1,64"};
     const conv_case cases[] = {
         {.sp = 2, .n = 2, .c = 5, .m = 7, .group = 1, .in = {11, 13}, .k = {3, 3}, .s = {1, 1},
          .d = {1, 1}, .pads_given = 1, .pads = {1, 2, 0, 1}, .bias = 1},

@@ -22,23 +22,27 @@
 #include "core/error.h"
 #include "ops/conv_pad.h"
 
+/* pg: position tiles per work-item; cb: input channels per reduction
+ * block; 0 for either: chosen for the layer (oc_blocking). */
 typedef struct oc_tile {
-    int tm, vw, nv;
+    int tm, vw, nv, pg, cb;
 } oc_tile;
 
+/* "TM,VW,NV[,PG[,CB]]" */
 static int parse_oc_tile(const char *e, oc_tile *t)
 {
     oc_tile f = {0};
-    if (!e || sscanf(e, "%d,%d,%d", &f.tm, &f.vw, &f.nv) != 3 || f.tm < 1 || f.tm > 32 ||
-        f.nv < 1 || f.nv > 8 || (f.vw != 4 && f.vw != 8 && f.vw != 16))
+    int got = e ? sscanf(e, "%d,%d,%d,%d,%d", &f.tm, &f.vw, &f.nv, &f.pg, &f.cb) : 0;
+    if (got < 3 || f.tm < 1 || f.tm > 32 || f.nv < 1 || f.nv > 8 ||
+        (f.vw != 4 && f.vw != 8 && f.vw != 16) || f.pg < 0 || f.pg > 16 || f.cb < 0)
         return 0;
     *t = f;
     return 1;
 }
 
 /* The tiles tuning tries (variant k is entry k - 1). */
-static const char *const cpu_variants[] = {"7,16,2", "7,16,3", "8,16,2", "6,16,4", "14,16,1",
-                                           "4,16,4", NULL};
+static const char *const cpu_variants[] = {"7,16,4", "7,16,2", "8,16,4", "8,16,2", "14,16,1",
+                                           "7,16,4,1,0", "7,16,2,1,0", NULL};
 static const char *const other_variants[] = {"4,4,1", "4,4,2", "8,4,1", "2,4,4", NULL};
 
 static const char *oc_variant(const weft_device_info *d, int k)
@@ -49,23 +53,47 @@ static const char *oc_variant(const weft_device_info *d, int k)
     return k >= 1 ? *list : NULL;
 }
 
-static oc_tile oc_tile_for(const conv_geom *geo, const weft_device_info *d, int variant)
-{
-    oc_tile t;
-    if (parse_oc_tile(oc_variant(d, variant), &t) || parse_oc_tile(getenv("WEFT_CONV_OC_TILE"), &t))
-        return t;
-    if (!conv_cpu_class(d))
-        return (oc_tile){.tm = 4, .vw = 4, .nv = 1};
-    int64_t plane = geo->out[1] * geo->out[2];
-    t.tm = plane % 7 == 0 ? 7 : 8;
-    t.vw = 16;
-    t.nv = geo->mg <= 16 ? 1 : 2;
-    return t;
-}
-
 static int64_t ceil_div(int64_t a, int64_t b)
 {
     return (a + b - 1) / b;
+}
+
+/* Blocking of the reduction, where the tile leaves it open. cb: about
+ * 20 KB of weights per block (L1 holds it while the PG position tiles
+ * reuse it). pg: as many position tiles per work-item as keep at least 4
+ * work-items per compute unit (so that a plane's weights are read once
+ * from memory, not once per tile), at most 8 (the sums in part[]). */
+static void oc_blocking(const conv_geom *geo, const weft_device_info *d, oc_tile *t)
+{
+    int64_t lanes = (int64_t)t->vw * t->nv, taps = conv_geom_taps(geo);
+    if (t->cb == 0)
+        t->cb = (int)(5120 / (taps * lanes) > 1 ? 5120 / (taps * lanes) : 1);
+    if (t->pg != 0)
+        return;
+    int64_t ptiles = ceil_div(geo->out[1] * geo->out[2], t->tm);
+    int64_t rest = ceil_div(geo->mg, lanes) * geo->n * geo->group * geo->out[0];
+    int64_t want = 4 * (int64_t)(d && d->compute_units ? d->compute_units : 1);
+    t->pg = 1;
+    for (int pg = 8; pg > 1; pg--)
+        if (ceil_div(ptiles, pg) * rest >= want) {
+            t->pg = pg;
+            break;
+        }
+}
+
+static oc_tile oc_tile_for(const conv_geom *geo, const weft_device_info *d, int variant)
+{
+    oc_tile t;
+    if (!parse_oc_tile(oc_variant(d, variant), &t) &&
+        !parse_oc_tile(getenv("WEFT_CONV_OC_TILE"), &t)) {
+        if (!conv_cpu_class(d))
+            return (oc_tile){.tm = 4, .vw = 4, .nv = 1, .pg = 1, .cb = (int)geo->cg};
+        int64_t plane = geo->out[1] * geo->out[2];
+        t = (oc_tile){.tm = plane % 7 == 0 ? 7 : 8, .vw = 16};
+        t.nv = geo->mg >= 64 ? 4 : geo->mg > 16 ? 2 : 1;
+    }
+    oc_blocking(geo, d, &t);
+    return t;
 }
 
 static const char *const conv_ops[] = {"Conv", NULL};
@@ -178,7 +206,7 @@ static weft_status oc_prepare(weft_prepare *p)
     s->cpu = conv_cpu_class(p->device);
     s->tile = oc_tile_for(geo, p->device, p->variant);
     s->ctiles = ceil_div(geo->mg, (int64_t)s->tile.vw * s->tile.nv);
-    s->ptiles = ceil_div(geo->out[1] * geo->out[2], s->tile.tm);
+    s->ptiles = ceil_div(geo->out[1] * geo->out[2], (int64_t)s->tile.tm * s->tile.pg);
     conv_padded_layout(geo, 1, 1, 0, &s->pd);
     int64_t count;
     if (!conv_padded_elements(geo, &s->pd, &count))
@@ -191,6 +219,9 @@ static weft_status oc_prepare(weft_prepare *p)
     weft_options_define_int(&o, "TM", s->tile.tm);
     weft_options_define_int(&o, "VW", s->tile.vw);
     weft_options_define_int(&o, "NV", s->tile.nv);
+    weft_options_define_int(&o, "PG", s->tile.pg);
+    /* prefetching is a hint for CPU caches */
+    weft_options_define_int(&o, "PF", s->cpu);
     /* Unrolled for the common widths only: fewer programs to build. */
     weft_options_define_int(&o, "KW", geo->k[2] == 1 || geo->k[2] == 3 ? geo->k[2] : 0);
     /* The residual is an argument, not an option: one program fewer. */
@@ -225,6 +256,7 @@ static weft_status oc_enqueue(weft_run *r)
     }
     /* Without a residual the kernel never reads res: any buffer. */
     cl_int resid = geo->epi.residual != 0;
+    cl_int cb = s->tile.cb > 0 && s->tile.cb < geo->cg ? s->tile.cb : (cl_int)geo->cg;
     cl_mem res = resid ? r->inputs[3].mem : r->outputs[0].mem;
     weft_arg args[] = {WEFT_ARG(r->workspace), WEFT_ARG(s->weights), WEFT_ARG(s->bias),
                        WEFT_ARG(r->outputs[0].mem), WEFT_ARG(res), WEFT_ARG(ptiles),
@@ -233,7 +265,7 @@ static weft_status oc_enqueue(weft_run *r)
                        WEFT_ARG(m), WEFT_ARG(g), WEFT_ARG(od), WEFT_ARG(oh), WEFT_ARG(ow),
                        WEFT_ARG(k[0]), WEFT_ARG(k[1]), WEFT_ARG(k[2]), WEFT_ARG(st3[0]),
                        WEFT_ARG(st3[1]), WEFT_ARG(st3[2]), WEFT_ARG(dl[0]), WEFT_ARG(dl[1]),
-                       WEFT_ARG(dl[2]), WEFT_ARG(resid)};
+                       WEFT_ARG(dl[2]), WEFT_ARG(resid), WEFT_ARG(cb)};
     if ((st = weft_op_set_args(r, s->conv, args, sizeof args / sizeof args[0])) != WEFT_OK)
         return st;
     /* Position tiles fastest: the items of one channel tile run one after
