@@ -6,12 +6,14 @@
  *
  * conv_direct puts its vector lanes along an output row, so a 7x7 plane
  * fills 49 of 64 lanes and each weight feeds one row tile. Here each
- * work-item computes TM consecutive output positions (of the flattened
- * oh * OW + ow plane) x NV vectors of VW output channels: for each input
- * channel and tap it loads NV weight vectors, broadcasts TM input values
- * and issues TM * NV fma()s, all in registers (no local memory, no
- * barriers). Planes of 7x7, 14x14, 28x28 and 56x56 split into TM = 7
- * positions exactly, and channel counts of 32k into NV * VW = 32 lanes.
+ * work-item computes PG tiles of TM consecutive output positions (of the
+ * flattened oh * OW + ow plane) x NV vectors of VW output channels: for
+ * each input channel and tap it loads NV weight vectors, broadcasts TM
+ * input values and issues TM * NV fma()s, all in registers (no local
+ * memory, no barriers). Planes of 7x7, 14x14, 28x28 and 56x56 split into
+ * TM = 7 positions exactly, and channel counts of 64k into NV * VW = 64
+ * lanes. The reduction runs in blocks of cb input channels, each block
+ * over all PG tiles, so a block's weights come from L1 PG - 1 times.
  *
  * X is read from conv_direct.cl's zero-bordered copy XP in its row layout
  * (FLAT 0: src/ops/conv_pad.h): padded (y, x) of a slice at
@@ -29,11 +31,13 @@
  *   TM         output positions per work-item [7]
  *   VW         vector width: 4, 8 or 16 [16]
  *   NV         vectors of output channels per work-item [2]
- *   KW         kernel width, unrolled; 0: the argument kw_n [3]
+ *   PG         position tiles per work-item [1]
+ *   KW         kernel width, a constant; 0: the argument kw_n [3]
+ *   PF         1: prefetch the next reduction block (a CPU cache hint) [0]
  *   ACT, ACT_ALPHA, ACT_BETA: the activation (conv_epilogue.cl)
- * Extents, strides, dilations and whether to add the residual (resid:
- * one program serves both, at a uniform branch per stored vector) are
- * arguments. Indices are 32-bit (the
+ * Extents, strides, dilations, the reduction block cb and whether to add
+ * the residual (resid: one program serves both, at a uniform branch per
+ * stored vector) are arguments. Indices are 32-bit (the
  * host refuses larger tensors). Work-items past the tile counts return.
  */
 #ifndef TM
@@ -150,9 +154,10 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
                 for (int kd = 0; kd < kd_n; kd++) {
                     for (int kh = 0; kh < kh_n; kh++) {
                         __global const float *xr = xc + kd * dd * zs + kh * dh * row;
-#if KW != 0
-#pragma unroll
-#endif
+                        /* Rolled: unrolled, LLVM hoists the taps'
+                         * broadcasts and spills the sums (TM 6 ran at
+                         * 60% of the speed of TM 7). */
+#pragma unroll 1
                         for (int kw = 0; kw < kw_n; kw++) {
 #if KW != 0
                             __global const float *xt = xr + col_off[kw];

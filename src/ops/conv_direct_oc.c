@@ -9,10 +9,12 @@
  * layers: conv_direct's row tiles fill 49 of 64 lanes there and reuse
  * each weight over one tile only). The tile is TM positions x NV * VW
  * channels: TM 7 when the plane is a multiple of 7 (7x7 to 112x112), else
- * 8; NV * VW = 32 channels, 16 for groups of at most 16. CPU-class
- * devices only get a cost that can win: the tile is sized for AVX-512's
- * 32 vector registers and one-item work-groups, as conv_direct's CPU
- * table. WEFT_CONV_OC_TILE="TM,VW,NV" overrides the choice.
+ * 6; NV * VW = 64 channels, 32 for groups under 64, 16 for groups of at
+ * most 16. Each work-item computes PG such tiles, over reduction blocks
+ * of CB input channels (oc_blocking). CPU-class devices only get a cost
+ * that can win: the tile is sized for AVX-512's 32 vector registers and
+ * one-item work-groups, as conv_direct's CPU table.
+ * WEFT_CONV_OC_TILE="TM,VW,NV[,PG[,CB]]" overrides the choice.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -41,8 +43,8 @@ static int parse_oc_tile(const char *e, oc_tile *t)
 }
 
 /* The tiles tuning tries (variant k is entry k - 1). */
-static const char *const cpu_variants[] = {"7,16,4", "7,16,2", "8,16,4", "8,16,2", "14,16,1",
-                                           "7,16,4,1,0", "7,16,2,1,0", NULL};
+static const char *const cpu_variants[] = {"7,16,4", "6,16,4", "7,16,2", "6,16,2", "7,16,3",
+                                           "14,16,1", "7,16,4,1,0", NULL};
 static const char *const other_variants[] = {"4,4,1", "4,4,2", "8,4,1", "2,4,4", NULL};
 
 static const char *oc_variant(const weft_device_info *d, int k)
@@ -66,6 +68,15 @@ static int64_t ceil_div(int64_t a, int64_t b)
 static void oc_blocking(const conv_geom *geo, const weft_device_info *d, oc_tile *t)
 {
     int64_t lanes = (int64_t)t->vw * t->nv, taps = conv_geom_taps(geo);
+    /* Under 1 MB of weights (half a core's L2 on current CPUs) they stay
+     * in cache from tile to tile and blocking only costs: ResNet-18's
+     * layer2.0 conv1 (295 KB) ran 0.73 ms blocked, 0.66 ms not. */
+    double wbytes = 4.0 * (double)geo->m * (double)geo->cg * (double)taps;
+    if (t->pg == 0 && t->cb == 0 && wbytes < 1048576.0) {
+        t->pg = 1;
+        t->cb = (int)geo->cg;
+        return;
+    }
     if (t->cb == 0)
         t->cb = (int)(5120 / (taps * lanes) > 1 ? 5120 / (taps * lanes) : 1);
     if (t->pg != 0)
@@ -73,12 +84,15 @@ static void oc_blocking(const conv_geom *geo, const weft_device_info *d, oc_tile
     int64_t ptiles = ceil_div(geo->out[1] * geo->out[2], t->tm);
     int64_t rest = ceil_div(geo->mg, lanes) * geo->n * geo->group * geo->out[0];
     int64_t want = 4 * (int64_t)(d && d->compute_units ? d->compute_units : 1);
+    /* then as few tiles per item as give that many items */
     t->pg = 1;
-    for (int pg = 8; pg > 1; pg--)
-        if (ceil_div(ptiles, pg) * rest >= want) {
-            t->pg = pg;
+    for (int pg = 8; pg > 1; pg--) {
+        int64_t items = ceil_div(ptiles, pg);
+        if (items * rest >= want) {
+            t->pg = (int)ceil_div(ptiles, items);
             break;
         }
+    }
 }
 
 static oc_tile oc_tile_for(const conv_geom *geo, const weft_device_info *d, int variant)
@@ -89,7 +103,7 @@ static oc_tile oc_tile_for(const conv_geom *geo, const weft_device_info *d, int 
         if (!conv_cpu_class(d))
             return (oc_tile){.tm = 4, .vw = 4, .nv = 1, .pg = 1, .cb = (int)geo->cg};
         int64_t plane = geo->out[1] * geo->out[2];
-        t = (oc_tile){.tm = plane % 7 == 0 ? 7 : 8, .vw = 16};
+        t = (oc_tile){.tm = plane % 7 == 0 ? 7 : 6, .vw = 16};
         t.nv = geo->mg >= 64 ? 4 : geo->mg > 16 ? 2 : 1;
     }
     oc_blocking(geo, d, &t);
