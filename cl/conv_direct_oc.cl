@@ -147,10 +147,17 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
              * layers: 9.4 MB of weights a conv, which other layers evict
              * from L3 between runs). */
             __global const float *nb = wt + (c1 - c0) * taps * (NV * VW);
-            const int nlen = (min(c1 + cb, cg) - c1) * taps * (NV * VW);
-            int pfo = pg * (c1 - c0) * taps * (NV * VW);
+            /* lines of 16 floats in the next block, and per channel step
+             * of this pass (PG * (c1 - c0) steps share them) */
+            const int nlines = PF ? (min(c1 + cb, cg) - c1) * taps * (NV * VW) / 16 : 0;
+            const int steps = PG * (c1 - c0), per = (nlines + steps - 1) / steps;
             for (int ci = c0; ci < c1; ci++) {
                 __global const float *xc = xb + ci * slice;
+                /* once per channel, not per tap: at a tap's 28 fma()s
+                 * the index arithmetic was a tenth of the instructions */
+                const int l0 = (int)((long)(pg * (c1 - c0) + ci - c0) * nlines / steps);
+                for (int l = l0; l < min(l0 + per, nlines); l++)
+                    prefetch_line(nb + 16 * l);
                 for (int kd = 0; kd < kd_n; kd++) {
                     for (int kh = 0; kh < kh_n; kh++) {
                         __global const float *xr = xc + kd * dd * zs + kh * dh * row;
@@ -169,13 +176,6 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
 #pragma unroll
                             for (int v = 0; v < NV; v++)
                                 wv[v] = vloadv(v, wt);
-                            /* lines of 16 floats: a step covers NV * VW / PG */
-                            if (PF && pfo / PG < nlen) {
-#pragma unroll
-                                for (int l = 0; l < (NV * VW + 16 * PG - 1) / (16 * PG); l++)
-                                    prefetch_line(nb + pfo / PG + 16 * l);
-                            }
-                            pfo += NV * VW;
                             wt += NV * VW;
 #pragma unroll
                             for (int i = 0; i < TM; i++) {
