@@ -230,11 +230,16 @@ const weft_op_impl weft_impl_batch_norm = {
 
 /* ---- LRN -------------------------------------------------------------------- */
 
+/* The scalars both LRN kernels take. */
+typedef struct lrn_scalars {
+    float alpha_over_size, beta, bias;
+} lrn_scalars;
+
 typedef struct lrn_state {
     cl_kernel kernel;
     cl_uint count, inner, channels;
     cl_uint inner_magic[2], channel_magic[2]; /* (mul, shift): div_magic */
-    float alpha_over_size, beta, bias;
+    lrn_scalars k;
     size_t local;
 } lrn_state;
 
@@ -247,19 +252,30 @@ static int lrn_supports(const weft_graph *g, const weft_node *n, const weft_devi
     return x_supported(g, n, 2, why, cap);
 }
 
-/* LRN's attributes, as both LRN implementations read them. */
-static weft_status lrn_attrs(const weft_node *n, int64_t *size, float *alpha, float *beta,
-                             float *bias)
+/* LRN's attributes, as both implementations read them: the kernels'
+ * scalars, and the window and beta options of cl/norm.cl in o. */
+static weft_status lrn_setup(const weft_node *n, lrn_scalars *k, weft_options *o)
 {
+    int64_t size = 0;
+    float alpha, beta, bias;
     weft_status st;
-    if ((st = weft_node_attr_int(n, "size", 0, size)) != WEFT_OK ||
-        (st = weft_node_attr_float(n, "alpha", 1e-4f, alpha)) != WEFT_OK ||
-        (st = weft_node_attr_float(n, "beta", 0.75f, beta)) != WEFT_OK ||
-        (st = weft_node_attr_float(n, "bias", 1.0f, bias)) != WEFT_OK)
+    if ((st = weft_node_attr_int(n, "size", 0, &size)) != WEFT_OK ||
+        (st = weft_node_attr_float(n, "alpha", 1e-4f, &alpha)) != WEFT_OK ||
+        (st = weft_node_attr_float(n, "beta", 0.75f, &beta)) != WEFT_OK ||
+        (st = weft_node_attr_float(n, "bias", 1.0f, &bias)) != WEFT_OK)
         return st;
-    if (*size < 1 || *size > INT32_MAX)
+    if (size < 1 || size > INT32_MAX)
         return weft_node_fail(n, WEFT_ERR_GRAPH, "attribute 'size' = %lld must be positive",
-                              (long long)*size);
+                              (long long)size);
+    /* ONNX divides alpha by size before scaling the square sum. */
+    k->alpha_over_size = (float)((double)alpha / (double)size);
+    k->beta = beta;
+    k->bias = bias;
+    weft_options_init(o);
+    weft_options_define_int(o, "LRN_BEFORE", (size - 1) / 2);
+    weft_options_define_int(o, "LRN_AFTER", size / 2);
+    /* The betas of common models (AlexNet and GoogLeNet 0.75) without pow. */
+    weft_options_define_int(o, "LRN_BETA", beta == 0.75f ? 1 : beta == 0.5f ? 2 : beta == 1.0f ? 3 : 0);
     return WEFT_OK;
 }
 
@@ -274,30 +290,21 @@ static weft_status lrn_prepare(weft_prepare *p)
 {
     const weft_node *n = p->node;
     const weft_shape *shape = &p->inputs[0].shape;
-    int64_t size = 0;
-    float alpha, beta, bias;
-    weft_status st = lrn_attrs(n, &size, &alpha, &beta, &bias);
+    lrn_scalars k;
+    weft_options o;
+    weft_status st = lrn_setup(n, &k, &o);
     if (st != WEFT_OK)
         return st;
     lrn_state *s = calloc(1, sizeof *s);
     if (!s)
         return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
     p->state = s;
+    s->k = k;
     s->count = (cl_uint)weft_shape_numel(shape);
     s->channels = (cl_uint)shape->dims[1];
     s->inner = (cl_uint)dims_product(shape, 2, shape->rank);
     div_magic(s->inner, s->inner_magic);
     div_magic(s->channels, s->channel_magic);
-    /* ONNX divides alpha by size before scaling the square sum. */
-    s->alpha_over_size = (float)((double)alpha / (double)size);
-    s->beta = beta;
-    s->bias = bias;
-    weft_options o;
-    weft_options_init(&o);
-    weft_options_define_int(&o, "LRN_BEFORE", (size - 1) / 2);
-    weft_options_define_int(&o, "LRN_AFTER", size / 2);
-    /* The betas of common models (AlexNet and GoogLeNet 0.75) without pow. */
-    weft_options_define_int(&o, "LRN_BETA", beta == 0.75f ? 1 : beta == 0.5f ? 2 : beta == 1.0f ? 3 : 0);
     weft_options_define_int(&o, "KERNELS", KERNELS_LRN);
     st = weft_op_kernel(p, "norm", &o, "lrn_f32", &s->kernel);
     if (st == WEFT_OK)
@@ -314,8 +321,8 @@ static weft_status lrn_enqueue(weft_run *r)
                        WEFT_ARG(s->count),        WEFT_ARG(s->inner),
                        WEFT_ARG(s->channels),     WEFT_ARG(s->inner_magic[0]),
                        WEFT_ARG(s->inner_magic[1]), WEFT_ARG(s->channel_magic[0]),
-                       WEFT_ARG(s->channel_magic[1]), WEFT_ARG(s->alpha_over_size),
-                       WEFT_ARG(s->beta),         WEFT_ARG(s->bias)};
+                       WEFT_ARG(s->channel_magic[1]), WEFT_ARG(s->k.alpha_over_size),
+                       WEFT_ARG(s->k.beta),       WEFT_ARG(s->k.bias)};
     weft_status st = weft_op_set_args(r, s->kernel, args, 12);
     return st != WEFT_OK ? st : weft_op_launch_1d(r, s->kernel, s->count, s->local);
 }
@@ -339,7 +346,7 @@ const weft_op_impl weft_impl_lrn = {
 typedef struct lrn_walk_state {
     cl_kernel kernel;
     cl_uint items, inner, channels, blocks, blocks_magic[2];
-    float alpha_over_size, beta, bias;
+    lrn_scalars k;
     size_t local;
 } lrn_walk_state;
 
@@ -353,15 +360,16 @@ static weft_status lrn_walk_prepare(weft_prepare *p)
 {
     const weft_node *n = p->node;
     const weft_shape *shape = &p->inputs[0].shape;
-    int64_t size = 0;
-    float alpha, beta, bias;
-    weft_status st = lrn_attrs(n, &size, &alpha, &beta, &bias);
+    lrn_scalars k;
+    weft_options o;
+    weft_status st = lrn_setup(n, &k, &o);
     if (st != WEFT_OK)
         return st;
     lrn_walk_state *s = calloc(1, sizeof *s);
     if (!s)
         return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
     p->state = s;
+    s->k = k;
     s->channels = (cl_uint)shape->dims[1];
     s->inner = (cl_uint)dims_product(shape, 2, shape->rank);
     s->blocks = (s->inner + LRN_WALK_LANES - 1) / LRN_WALK_LANES;
@@ -369,14 +377,6 @@ static weft_status lrn_walk_prepare(weft_prepare *p)
     if (s->channels == 0)
         s->items = 0;
     div_magic(s->blocks ? s->blocks : 1, s->blocks_magic);
-    s->alpha_over_size = (float)((double)alpha / (double)size);
-    s->beta = beta;
-    s->bias = bias;
-    weft_options o;
-    weft_options_init(&o);
-    weft_options_define_int(&o, "LRN_BEFORE", (size - 1) / 2);
-    weft_options_define_int(&o, "LRN_AFTER", size / 2);
-    weft_options_define_int(&o, "LRN_BETA", beta == 0.75f ? 1 : beta == 0.5f ? 2 : beta == 1.0f ? 3 : 0);
     weft_options_define_int(&o, "LRN_LANES", LRN_WALK_LANES);
     weft_options_define_int(&o, "KERNELS", KERNELS_LRN_WALK);
     st = weft_op_kernel(p, "norm", &o, "lrn_walk_f32", &s->kernel);
@@ -394,8 +394,8 @@ static weft_status lrn_walk_enqueue(weft_run *r)
                        WEFT_ARG(s->items),         WEFT_ARG(s->inner),
                        WEFT_ARG(s->channels),      WEFT_ARG(s->blocks),
                        WEFT_ARG(s->blocks_magic[0]), WEFT_ARG(s->blocks_magic[1]),
-                       WEFT_ARG(s->alpha_over_size), WEFT_ARG(s->beta),
-                       WEFT_ARG(s->bias)};
+                       WEFT_ARG(s->k.alpha_over_size), WEFT_ARG(s->k.beta),
+                       WEFT_ARG(s->k.bias)};
     weft_status st = weft_op_set_args(r, s->kernel, args, 11);
     return st != WEFT_OK ? st : weft_op_launch_1d(r, s->kernel, s->items, s->local);
 }
