@@ -11,43 +11,7 @@ out=$tmp/stdout err=$tmp/stderr
 # A disk cache of its own, so the second selfcheck below must hit it.
 export WEFT_CACHE_DIR="$tmp/cache"
 unset WEFT_CACHE WEFT_DEVICE
-failures=0 checks=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$out" "$err"; do
-        echo "--- $(basename "$f"):" >&2
-        sed -n '1,40p' "$f" >&2
-    done
-    failures=$((failures + 1))
-}
-
-# run EXPECTED_STATUS ARGS...: runs weft, output in $out and $err.
-run() {
-    want=$1
-    shift
-    checks=$((checks + 1))
-    "$weft" "$@" >"$out" 2>"$err"
-    status=$?
-    if [ "$status" -ne "$want" ]; then
-        fail "weft $* exited $status, expected $want"
-        return 1
-    fi
-    return 0
-}
-
-# usage_error ARGS...: exit 2, nothing on stdout, stderr is one line
-# "weft: ..." followed by a usage text.
-usage_error() {
-    run 2 "$@" || return
-    if [ -s "$out" ]; then
-        fail "weft $*: a usage error printed to stdout"
-    elif ! sed -n 1p "$err" | grep -q '^weft: .'; then
-        fail "weft $*: stderr does not start with a 'weft: ...' error line"
-    elif ! sed -n 2p "$err" | grep -q '^usage: weft'; then
-        fail "weft $*: the error line is not followed by the usage"
-    fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # help_text ARGS... -- PATTERN: exit 0 with usage text matching PATTERN on stdout.
 help_text() {

@@ -12,51 +12,7 @@ tmp=${WEFT_TEST_TMP:-${TMPDIR:-/tmp}/weft-test-cli-bundle}
 rm -rf "$tmp" && mkdir -p "$tmp" || exit 1
 out=$tmp/stdout err=$tmp/stderr bundle=$tmp/model.weftbin
 unset WEFT_DEVICE WEFT_DEVICES WEFT_CL_DIR WEFT_IMPL WEFT_BUNDLE WEFT_CACHE_TRACE WEFT_BINARY_ONLY
-failures=0 checks=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$out" "$err"; do
-        echo "--- $(basename "$f"):" >&2
-        sed -n '1,40p' "$f" >&2
-    done
-    failures=$((failures + 1))
-}
-
-# run EXPECTED_STATUS ARGS...: runs weft, output in $out and $err.
-run() {
-    want=$1
-    shift
-    checks=$((checks + 1))
-    "$weft" "$@" >"$out" 2>"$err"
-    status=$?
-    if [ "$status" -ne "$want" ]; then
-        fail "weft $* exited $status, expected $want"
-        return 1
-    fi
-    return 0
-}
-
-has() {
-    grep -Eq -- "$1" "$out" || fail "$2: stdout lacks /$1/"
-}
-
-usage_error() {
-    run 2 "$@" || return
-    sed -n 1p "$err" | grep -q '^weft: .' || fail "weft $*: no 'weft: ...' line"
-    sed -n 2p "$err" | grep -q '^usage: weft' || fail "weft $*: no usage after the error"
-}
-
-failure() {
-    pattern=$1
-    shift
-    run 1 "$@" || return
-    if [ "$(wc -l <"$err")" -ne 1 ]; then
-        fail "weft $*: the error is not one line"
-    elif ! grep -Eq -- "^weft: .*$pattern" "$err"; then
-        fail "weft $*: stderr lacks /$pattern/"
-    fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 if ! "$weft" devices >/dev/null 2>&1; then
     echo "test_cli_bundle: skipped: no OpenCL device ('weft devices' fails)"
