@@ -52,6 +52,14 @@ typedef struct op_case {
  * (label) and the first wrong element. */
 void run_op_case(weft_context *ctx, const op_case *c, const char *label);
 
+/* Runs graph g (input "x" of the given shape, random in [-3, 3) from
+ * seed; output "y") on ctx and on the C reference, and fails unless the
+ * session's arena holds under two tensors of x's size (so the op ran in
+ * place) and every element matches within atol + rtol * |want|. Releases
+ * g. op and what name the case. */
+void op_test_in_place(weft_context *ctx, weft_graph *g, int rank, const int64_t *dims,
+                      uint64_t seed, float atol, float rtol, const char *op, const char *what);
+
 /* Runs the kernels as on a device that allows at most max_local work-items
  * per group (WEFT_TEST_MAX_LOCAL) and, for the reductions, forces the one
  * work-item or one work-group per row kernel (WEFT_TEST_REDUCE_PATH: "rows"

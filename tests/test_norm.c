@@ -591,45 +591,7 @@ static void run_in_place(void **state, const char *op, const shape *sh, int64_t 
     assert_weft_ok(weft_graph_add_node(g, op, "norm", in, 1 + (size_t)nparams, attrs, y, 1));
     weft_attrs_release(attrs);
     assert_weft_ok(weft_graph_add_output(g, "y"));
-
-    size_t n = 1;
-    for (int i = 0; i < sh->rank; i++)
-        n *= (size_t)sh->dims[i];
-    float *data = malloc(n * sizeof *data), *got = malloc(n * sizeof *got);
-    assert_non_null(data);
-    assert_non_null(got);
-    weft_random_fill(&seed, data, n, -3, 3);
-    weft_tensor tin = {.name = "x", .dtype = WEFT_FLOAT32, .rank = sh->rank, .data = data,
-                       .size_bytes = n * sizeof *data};
-    memcpy(tin.dims, sh->dims, (size_t)sh->rank * sizeof *sh->dims);
-
-    weft_graph *ref_graph;
-    assert_weft_ok(weft_graph_clone(g, &ref_graph));
-    assert_weft_ok(weft_graph_validate(ref_graph));
-    weft_host_tensor want;
-    assert_weft_ok(weft_ref_run_graph(ref_graph, &tin, 1, &want, 1));
-
-    weft_session *s;
-    assert_weft_ok(weft_session_create(*state, g, NULL, &s));
-    weft_memory_stats mem;
-    assert_weft_ok(weft_session_memory(s, &mem));
-    if (mem.planned_peak_bytes >= 2 * n * sizeof(float))
-        fail_msg("%s %s: the arena holds %llu bytes, so it did not run in place", op, what,
-                 (unsigned long long)mem.planned_peak_bytes);
-    assert_weft_ok(weft_session_poison(s, NAN));
-    weft_tensor tout = {.name = "y", .data = got, .size_bytes = n * sizeof *got};
-    assert_weft_ok(weft_session_run(s, &tin, 1, &tout, 1));
-    const float *w = want.data;
-    for (size_t i = 0; i < n; i++)
-        if (!(fabsf(got[i] - w[i]) <= NORM_ATOL + NORM_RTOL * fabsf(w[i])))
-            fail_msg("%s in place %s: element %zu of %zu is %.9g, expected %.9g", op, what, i, n,
-                     (double)got[i], (double)w[i]);
-    free(want.data);
-    free(data);
-    free(got);
-    weft_session_release(s);
-    weft_graph_release(ref_graph);
-    weft_graph_release(g);
+    op_test_in_place(*state, g, sh->rank, sh->dims, seed, NORM_ATOL, NORM_RTOL, op, what);
 }
 
 static void test_in_place(void **state)

@@ -226,46 +226,7 @@ static void run_in_place(void **state, const char *op, int rank, const int64_t *
     assert_weft_ok(weft_graph_add_node(g, op, "softmax", t, 1, attrs, y, 1));
     weft_attrs_release(attrs);
     assert_weft_ok(weft_graph_add_output(g, "y"));
-
-    size_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= (size_t)dims[i];
-    float *data = malloc(n * sizeof *data), *got = malloc(n * sizeof *got);
-    assert_non_null(data);
-    assert_non_null(got);
-    uint64_t seed = 42;
-    weft_random_fill(&seed, data, n, -3, 3);
-    weft_tensor in = {.name = "x", .dtype = WEFT_FLOAT32, .rank = rank, .data = data,
-                      .size_bytes = n * sizeof *data};
-    memcpy(in.dims, dims, (size_t)rank * sizeof *dims);
-
-    weft_graph *ref_graph;
-    assert_weft_ok(weft_graph_clone(g, &ref_graph));
-    assert_weft_ok(weft_graph_validate(ref_graph));
-    weft_host_tensor want;
-    assert_weft_ok(weft_ref_run_graph(ref_graph, &in, 1, &want, 1));
-
-    weft_session *s;
-    assert_weft_ok(weft_session_create(*state, g, NULL, &s));
-    weft_memory_stats mem;
-    assert_weft_ok(weft_session_memory(s, &mem));
-    if (mem.planned_peak_bytes >= 2 * n * sizeof(float))
-        fail_msg("%s %s: the arena holds %llu bytes, so %s did not run in place", op, what,
-                 (unsigned long long)mem.planned_peak_bytes, op);
-    assert_weft_ok(weft_session_poison(s, NAN));
-    weft_tensor out = {.name = "y", .data = got, .size_bytes = n * sizeof *got};
-    assert_weft_ok(weft_session_run(s, &in, 1, &out, 1));
-    const float *w = want.data;
-    for (size_t i = 0; i < n; i++)
-        if (!(fabsf(got[i] - w[i]) <= SOFTMAX_ATOL + SOFTMAX_RTOL * fabsf(w[i])))
-            fail_msg("%s in place %s: element %zu of %zu is %.9g, expected %.9g", op, what, i, n,
-                     (double)got[i], (double)w[i]);
-    free(want.data);
-    free(data);
-    free(got);
-    weft_session_release(s);
-    weft_graph_release(ref_graph);
-    weft_graph_release(g);
+    op_test_in_place(*state, g, rank, dims, 42, SOFTMAX_ATOL, SOFTMAX_RTOL, op, what);
 }
 
 static void test_softmax_in_place(void **state)
