@@ -13,6 +13,7 @@
 
 #include "graph/graph.h"
 #include "ref/ref.h"
+#include "ref_test.h"
 #include "test_common.h"
 
 #define POISON_I64 ((int64_t)0x5a5a5a5a5a5a5a5aLL)
@@ -75,38 +76,9 @@ static void free_outs(weft_host_tensor *t, size_t n)
     }
 }
 
-static weft_node node(const char *op)
-{
-    weft_node n;
-    memset(&n, 0, sizeof n);
-    n.name = (char *)"n1";
-    n.op = (char *)op;
-    return n;
-}
-
 static void node_done(weft_node *n)
 {
     weft_attrs_clear(&n->attrs);
-}
-
-static void set_i(weft_node *n, const char *name, int64_t v)
-{
-    assert_weft_ok(weft_attrs_set_int(&n->attrs, name, v));
-}
-
-static void set_f(weft_node *n, const char *name, float v)
-{
-    assert_weft_ok(weft_attrs_set_float(&n->attrs, name, v));
-}
-
-static void set_s(weft_node *n, const char *name, const char *v)
-{
-    assert_weft_ok(weft_attrs_set_string(&n->attrs, name, v));
-}
-
-static void set_is(weft_node *n, const char *name, const int64_t *v, size_t count)
-{
-    assert_weft_ok(weft_attrs_set_ints(&n->attrs, name, v, count));
 }
 
 static weft_status run(const weft_node *n, const weft_host_tensor *in, size_t nin,
