@@ -34,7 +34,8 @@
  *                    and a guarded store.
  *
  * -D contract (defaults in brackets):
- *   KW         kernel width, unrolled; 0: the argument kw_n [3]
+ *   KW         kernel width, a constant; 0: the argument kw_n [3]
+ *   KU         1: the loop over KW is unrolled, 0: it stays rolled [1]
  *   KT         output channels per work-item [4]
  *   RT         output rows per work-item [1]
  *   VW         vector width: 4, 8 or 16 [4]
@@ -59,6 +60,9 @@
  */
 #ifndef KW
 #define KW 3
+#endif
+#ifndef KU
+#define KU 1
 #endif
 #ifndef KT
 #define KT 4
@@ -187,8 +191,12 @@ __kernel void conv_direct_f32(__global const float *xp, __global const float *wp
                 (void)rps;
                 __global const float *xr = xc + kd * dd * zs + kh * dh * row;
 #endif
-#if KW != 0 /* a loop of unknown count cannot unroll (and says so) */
+#if KW != 0 && KU /* a loop of unknown count cannot unroll (and says so) */
 #pragma unroll
+#elif KW != 0
+                /* Rolled (KU 0): unrolled, LLVM hoists the taps' broadcasts
+                 * out of wide rows and spills the sums. */
+#pragma unroll 1
 #endif
                 for (int kw = 0; kw < kw_n; kw++) {
 #if KW != 0

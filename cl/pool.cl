@@ -38,7 +38,8 @@
  *                       work-items on consecutive outputs along W (for
  *                       devices with many narrow lanes).
  *   pool_rows_f32       the same pools, one work-item per output row
- *                       along W (for CPU-class devices).
+ *                       along W (for CPU-class devices); without Indices
+ *                       its interior is separable (D and H taps first).
  *   global_rows_f32     global pools: one work-item per (n, c) plane.
  *   global_group_f32    global pools: one work-group per plane, a tree
  *                       reduction in local memory, correct for any local
@@ -334,6 +335,23 @@ float window_value(__global const float *xp, int in_h, int in_w, int in_d, int d
     ((float8)((p)[0], (p)[SW], (p)[2 * SW], (p)[3 * SW], (p)[4 * SW], (p)[5 * SW], \
               (p)[6 * SW], (p)[7 * SW]))
 
+/* Without Indices, when the eight outputs span at most 32 input columns
+ * (SEP_COLS), the interior is separable: each column the eight outputs
+ * read is combined over the D and H taps first, in float8 loads, then
+ * each output over its W taps from those columns (the same maximum, and
+ * the same sum up to the order of its terms), so an input element is read
+ * once per output row rather than once per window holding it (measured on
+ * PoCL, ResNet-18's 3x3 s2 MaxPool: 0.34 -> 0.21 ms with the border loop
+ * below). The columns go lane by lane (.s0 ... .s7) into private scalars
+ * that the outputs index with constants; the compiler makes the shuffles.
+ * (Not swizzles such as .even/.odd: oclgrind 21.10's uninitialised-value
+ * check mistracks the lanes of their shuffles.) The last column is the
+ * last output's last tap: nothing is read outside the interior. */
+#define SEP_COLS (7 * SW + (KW - 1) * DW + 1)
+#define ROWS_SEPARABLE (!INDICES && SEP_COLS <= 32)
+#define SEP_VECS ((SEP_COLS + 7) / 8)
+#define SEP_AT(i) min(8 * (i), SEP_COLS - 8)
+
 float8 lp_term8(float8 v)
 {
 #if P == 1
@@ -378,6 +396,66 @@ void row_interior8(__global const float *xp, __global float *yr,
     for (int ow = lo; ow < hi; ow += 8) {
         ow = min(ow, hi - 8);
         const int w0 = ow * SW - pad_w;
+#if ROWS_SEPARABLE
+#if POOL == POOL_MAX
+#define INIT (-INFINITY)
+#define COMBINE_TAP(acc, v) acc = max_nan(acc, v)
+#define COMBINE_TAP8(acc, v) acc = select(acc, v, isnan(v) | (v > acc))
+#else
+#define INIT 0.0f
+#define COMBINE_TAP(acc, v) acc += v
+#define COMBINE_TAP8(acc, v) acc += v
+#endif
+        /* The columns as SEP_VECS float8 loads, at 0, 8, ... and the last
+         * one ending at the last column (overlapping the one before). */
+        float8 colv[SEP_VECS];
+#pragma unroll
+        for (int i = 0; i < SEP_VECS; i++)
+            colv[i] = (float8)(INIT);
+        for (int a = a0; a < a1; a++) {
+            const int pz = d0 + a * DD;
+            for (int b = b0; b < b1; b++) {
+                __global const float *row = xp + (pz * in_h + h0 + b * DH) * in_w + w0;
+#pragma unroll
+                for (int i = 0; i < SEP_VECS; i++) {
+#if POOL == POOL_LP
+                    const float8 v = lp_term8(vload8(0, row + SEP_AT(i)));
+#else
+                    const float8 v = vload8(0, row + SEP_AT(i));
+#endif
+                    COMBINE_TAP8(colv[i], v);
+                }
+            }
+        }
+        /* Lane by lane into scalars, which the outputs index. */
+        float cols[SEP_COLS];
+#pragma unroll
+        for (int i = 0; i < SEP_VECS; i++) {
+            float *c = cols + SEP_AT(i);
+            c[0] = colv[i].s0, c[1] = colv[i].s1, c[2] = colv[i].s2, c[3] = colv[i].s3;
+            c[4] = colv[i].s4, c[5] = colv[i].s5, c[6] = colv[i].s6, c[7] = colv[i].s7;
+        }
+#if POOL == POOL_AVG
+        const float count = (float)(count_dh * KW);
+#endif
+#pragma unroll
+        for (int k = 0; k < 8; k++) {
+            float acc = INIT;
+#pragma unroll
+            for (int c = 0; c < KW; c++)
+                COMBINE_TAP(acc, cols[k * SW + c * DW]);
+#if POOL == POOL_MAX
+            yr[ow + k] = acc;
+#elif POOL == POOL_AVG
+            yr[ow + k] = count > 0.0f ? acc / count : NAN;
+#else
+            yr[ow + k] = lp_root(acc);
+#endif
+        }
+#undef INIT
+#undef COMBINE_TAP
+#undef COMBINE_TAP8
+#else /* !ROWS_SEPARABLE: each tap of the eight outputs in turn */
 #if POOL == POOL_MAX
         float8 best = (float8)(-INFINITY);
 #if INDICES
@@ -428,8 +506,8 @@ void row_interior8(__global const float *xp, __global float *yr,
 #else
         vstore8(lp_root8(sum), 0, yr + ow);
 #endif
+#endif /* ROWS_SEPARABLE */
     }
-
 }
 
 /* The same pools as pool_f32, for CPU-class devices: one work-item per
@@ -497,10 +575,12 @@ __kernel void pool_rows_f32(__global const float *x, __global float *y,
         row_interior8(INTERIOR_ARGS(a0, a1, b0, b1));
 #undef INTERIOR_ARGS
 
-    /* The rest of the interior and the borders, one at a time. */
-    for (int o = 0; o < (int)out_w; o++) {
-        if (vectors && o >= lo && o < hi)
-            continue; /* done above */
+    /* The rest of the interior and the borders, one at a time: [0, lo)
+     * and [hi, out_w) after the vectors, else the whole row (no test per
+     * output: on a CPU, walking the interior costs more than the borders). */
+    const int skip_from = vectors ? lo : (int)out_w, skip_to = vectors ? hi : (int)out_w;
+    for (int o = skip_from == 0 ? skip_to : 0; o < (int)out_w;
+         o = o + 1 == skip_from ? skip_to : o + 1) {
         const int w0 = o * SW - pad_w;
         int c0, c1, at = -1;
         axis_taps(KW, w0, DW, 0, in_w, &c0, &c1);

@@ -783,6 +783,47 @@ static void test_direct_oc_tiles(void **state)
     tally_print(&t, "direct_oc tiles");
 }
 
+/* ---- Stems: few input channels, wide kernels, the rolled tap loop ---------------- */
+
+/* conv_direct's stem tile (src/ops/conv_direct.c: conv_stem_tile) and
+ * rolled loops of constant width (ROLL) forced small, so that every edge
+ * of it is crossed: channels past the tile (13 of 16, 9 of 3 x 4), rows
+ * and columns past it, strides 1 to 4, dilation, asymmetric and SAME
+ * pads, groups, a batch of 2, bias or not, fused activations; then the
+ * table's own choice (the stem tile on CPU-class devices). */
+static void test_direct_stem(void **state)
+{
+    (void)state;
+    static const char *const tiles[] = {"8,3,16,1,0,1", "3,2,4,1,0,1", "5,1,8,2,0,1", ""};
+    const conv_case cases[] = {
+        {.sp = 2, .n = 1, .c = 3, .m = 13, .group = 1, .in = {23, 29}, .k = {7, 7}, .s = {2, 2},
+         .d = {1, 1}, .pads_given = 1, .pads = {3, 3, 3, 3}, .bias = 1, .act = "Relu"},
+        {.sp = 2, .n = 1, .c = 1, .m = 8, .group = 1, .in = {24, 37}, .k = {11, 11},
+         .s = {4, 4}, .d = {1, 1}, .pads_given = 1, .pads = {2, 2, 2, 2}},
+        {.sp = 2, .n = 2, .c = 4, .m = 9, .group = 1, .in = {17, 18}, .k = {3, 3}, .s = {2, 2},
+         .d = {1, 1}, .pads_given = 1, .pads = {1, 0, 1, 2}, .bias = 1, .act = "LeakyRelu",
+         .alpha = 0.1f},
+        {.sp = 2, .n = 1, .c = 3, .m = 16, .group = 1, .in = {19, 21}, .k = {5, 5}, .s = {3, 3},
+         .d = {2, 2}, .pads_given = 1, .pads = {2, 2, 2, 2}, .bias = 1, .act = "Clip",
+         .alpha = 0.0f, .beta = 6.0f},
+        {.sp = 2, .n = 1, .c = 2, .m = 8, .group = 1, .in = {9, 40}, .k = {1, 7}, .s = {1, 1},
+         .d = {1, 1}, .auto_pad = "SAME_UPPER"},
+        {.sp = 2, .n = 1, .c = 4, .m = 16, .group = 2, .in = {14, 34}, .k = {7, 7}, .s = {2, 2},
+         .d = {1, 1}, .pads_given = 1, .pads = {3, 2, 3, 4}, .bias = 1},
+    };
+    tally t = {0};
+    for (size_t i = 0; i < COUNT(tiles); i++) {
+        if (small() && i % 2 == 1)
+            continue; /* oclgrind: the stem tile and the table's */
+        if (tiles[i][0])
+            setenv("WEFT_CONV_TILE", tiles[i], 1);
+        for (size_t c = 0; c < COUNT(cases); c++)
+            assert_int_equal(run_case(&cases[c], "direct", &t), 1);
+        unsetenv("WEFT_CONV_TILE");
+    }
+    tally_print(&t, "direct stem tiles");
+}
+
 /* ---- Depthwise rows (CPU-class devices: cl/conv_depthwise.cl's rows kernel) ------ */
 
 /* Each case with each kernel forced (WEFT_TEST_DW_PATH), so that both run
@@ -924,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_epilogues),
         cmocka_unit_test(test_direct_tiles),
         cmocka_unit_test(test_direct_oc_tiles),
+        cmocka_unit_test(test_direct_stem),
         cmocka_unit_test(test_depthwise_rows),
         cmocka_unit_test(test_refusals),
     };

@@ -16,7 +16,11 @@
  * case with many ties checks that the kernel and the reference break them
  * the same way (first tap in scan order). Windows with no tap inside the
  * input (dilations with pads), and NaN and -inf inputs to MaxPool, are
- * checked against their exact values.
+ * checked against their exact values; NaN and infinities also in rows
+ * wide enough for pool_rows' vector interior (separable without Indices,
+ * per tap with them), against the reference. Wide rows of every interior
+ * kind: strides 1, 2, 3 and 5, 1 to 9 taps along W, dilated, interiors of
+ * exactly 8 and of 7 outputs, and ending at the last column of the buffer.
  * Global pools: planes of 1, 35, 16383 elements, 1-D to 4-D, channels 1,
  * 3, 33, both kernels (one work-item or one work-group per plane). The
  * windowed, global and unpool kernels also run with work-groups capped at
@@ -165,6 +169,31 @@ static const geom geoms[] = {
      .d = {2, 2, 2}, .ceil = 1},
     {"3-D SAME_UPPER", .sp = 3, .n = 2, .c = 3, .in = {4, 5, 6}, .k = {3, 3, 3}, .s = {2, 2, 2},
      .auto_pad = "SAME_UPPER"},
+    /* pool_rows' vector interior: separable (eight outputs spanning at
+     * most 32 columns: strides 1 and 2, 1 to 9 taps along W, dilated) and
+     * not (stride 5; and every case with Indices); interiors of exactly 8
+     * and of 7 (no vectors); rows whose interior starts at 0 or ends at
+     * the last column of the last plane (a load past it would leave the
+     * buffer: oclgrind). */
+    {"wide 3x3 s2 no pads to the end", G2(.n = 1, .c = 2, .in = {3, 23}, .k = {3, 3},
+                                          .s = {2, 2})},
+    {"wide 2x2 s2 odd width", G2(.n = 1, .c = 3, .in = {4, 37}, .k = {2, 2}, .s = {2, 2})},
+    {"wide 1x5 s1,2 pads", G2(.n = 2, .c = 1, .in = {3, 40}, .k = {1, 5}, .s = {1, 2}),
+     .pads_given = 1, .pads = {0, 2, 0, 1}},
+    {"wide 2x8 s2", G2(.n = 1, .c = 1, .in = {3, 33}, .k = {2, 8}, .s = {2, 2})},
+    {"wide 1x9 s1,2", G2(.n = 1, .c = 1, .in = {3, 35}, .k = {1, 9}, .s = {1, 2})},
+    {"wide 3x3 s1 pads 1", G2(.n = 1, .c = 3, .in = {3, 21}, .k = {3, 3}), .pads_given = 1,
+     .pads = {1, 1, 1, 1}},
+    {"wide 1x2 s1,2 dilated", G2(.n = 1, .c = 1, .in = {3, 30}, .k = {1, 2}, .s = {1, 2},
+                                 .d = {1, 2})},
+    {"wide 1x1 s1,2 ceil", G2(.n = 1, .c = 2, .in = {2, 19}, .k = {1, 1}, .s = {1, 2}),
+     .ceil = 1},
+    {"interior of 8", G2(.n = 1, .c = 2, .in = {3, 17}, .k = {3, 3}, .s = {2, 2})},
+    {"interior of 7", G2(.n = 1, .c = 2, .in = {3, 15}, .k = {3, 3}, .s = {2, 2})},
+    {"wide 3x3 s2 ceil pads", G2(.n = 1, .c = 2, .in = {4, 44}, .k = {3, 3}, .s = {2, 2}),
+     .pads_given = 1, .pads = {1, 1, 1, 1}, .ceil = 1},
+    {"wide 1x3 s1,5 (not separable)", G2(.n = 1, .c = 1, .in = {2, 48}, .k = {1, 3},
+                                         .s = {1, 5})},
 };
 
 /* Larger planes: outside oclgrind only. */
@@ -508,6 +537,74 @@ static void test_pool_nan(void **state)
         }
         weft_graph_release(g);
     }
+}
+
+/* NaN and infinities in rows wide enough for pool_rows' vector interior
+ * (the separable one for Y alone, the per-tap one with Indices), a few
+ * percent of the inputs each, so that some windows hold one and most do
+ * not; device against reference, NaN matching NaN. Buffers are poisoned
+ * with 1e30, not NaN, so that a NaN output shows it was written. */
+static void test_pool_rows_nan(void **state)
+{
+    typedef struct nan_case {
+        const char *label;
+        int64_t dims[4], k[2], s[2], pads[4];
+    } nan_case;
+    static const nan_case list[] = {
+        {"3x3 s2 pads 1", {1, 2, 5, 23}, {3, 3}, {2, 2}, {1, 1, 1, 1}},
+        {"2x2 s2", {1, 1, 4, 36}, {2, 2}, {2, 2}, {0, 0, 0, 0}},
+        {"1x5 s1,2", {1, 1, 3, 40}, {1, 5}, {1, 2}, {0, 0, 0, 0}},
+        {"3x3 s1 pads 1", {1, 1, 3, 21}, {3, 3}, {1, 1}, {1, 1, 1, 1}},
+    };
+    static const float specials[] = {NAN, -INFINITY, INFINITY};
+    for (size_t i = 0; i < COUNT(list); i++)
+        for (size_t nout = 1; nout <= 2; nout++) {
+            const nan_case *t = &list[i];
+            char label[160];
+            snprintf(label, sizeof label, "MaxPool NaN/inf %s (%zu outputs)", t->label, nout);
+            size_t n = (size_t)(t->dims[0] * t->dims[1] * t->dims[2] * t->dims[3]);
+            float *x = distinct_values(n, label);
+            uint64_t seed = seed_of(label);
+            for (size_t k = 0; k < n; k++) {
+                uint64_t r = weft_random_next(&seed) % 100;
+                if (r < 3 * COUNT(specials))
+                    x[k] = specials[r / 3];
+            }
+            weft_graph *g;
+            assert_weft_ok(weft_graph_create(&g));
+            assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, 4, t->dims));
+            weft_attrs *a = window_attrs(2, t->k, t->s, t->pads);
+            const char *in[] = {"x"}, *out[] = {"y", "i"};
+            assert_weft_ok(weft_graph_add_node(g, "MaxPool", "pool", in, 1, a, out, nout));
+            weft_attrs_release(a);
+            for (size_t j = 0; j < nout; j++)
+                assert_weft_ok(weft_graph_add_output(g, out[j]));
+            weft_tensor feed = {.name = "x", .dtype = WEFT_FLOAT32, .rank = 4,
+                                .data = x, .size_bytes = n * sizeof *x};
+            memcpy(feed.dims, t->dims, sizeof t->dims);
+            weft_host_tensor want[2];
+            void *got[2];
+            run_both(*state, g, &feed, 1, out, nout, 1e30f, want, got, label);
+            size_t m = (size_t)weft_shape_numel(&want[0].shape);
+            const float *wy = want[0].data, *gy = got[0];
+            for (size_t j = 0; j < m; j++)
+                if (!(isnan(wy[j]) ? isnan(gy[j]) : gy[j] == wy[j]))
+                    fail_msg("%s: element %zu is %g, expected %g", label, j, (double)gy[j],
+                             (double)wy[j]);
+            if (nout > 1) {
+                const int64_t *wi = want[1].data, *gi = got[1];
+                for (size_t j = 0; j < m; j++)
+                    if (gi[j] != wi[j])
+                        fail_msg("%s: index %zu is %lld, expected %lld", label, j,
+                                 (long long)gi[j], (long long)wi[j]);
+            }
+            for (size_t j = 0; j < nout; j++) {
+                free(want[j].data);
+                free(got[j]);
+            }
+            weft_graph_release(g);
+            free(x);
+        }
 }
 
 /* ---- Global pools ---------------------------------------------------------------- */
@@ -1020,6 +1117,7 @@ int main(void)
         cmocka_unit_test(test_pool_ties),
         cmocka_unit_test(test_pool_empty_windows),
         cmocka_unit_test(test_pool_nan),
+        cmocka_unit_test(test_pool_rows_nan),
         cmocka_unit_test_teardown(test_pool_forced_local, op_test_unforce),
         cmocka_unit_test(test_pool_big),
         cmocka_unit_test_teardown(test_global_pool, op_test_unforce),

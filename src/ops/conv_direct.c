@@ -17,12 +17,14 @@
  *              many small groups spread over the cores (measured through
  *              PoCL: see the README). Planes of at most 8 columns use flat
  *              tiles (FLAT in cl/conv_direct.cl): 32 consecutive positions
- *              of the padded output grid;
+ *              of the padded output grid; stems (at most 4 input
+ *              channels) a tile of 24 accumulators (conv_stem_tile);
  *   default    (GPUs and anything else) small tiles (4 channels x 4
  *              columns), the work-group size left to the driver. A local-
  *              memory variant for GPUs is future work.
- * WEFT_CONV_TILE="KT,RT,VW,NV[,FLAT]" overrides the table (tests, tuning;
- * FLAT is dropped where it does not fit).
+ * WEFT_CONV_TILE="KT,RT,VW,NV[,FLAT[,ROLL]]" overrides the table (tests,
+ * tuning; FLAT is dropped where it does not fit; ROLL 1: the kernel width
+ * a constant, its loop rolled, as the stem tile's).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +38,7 @@
 typedef struct conv_tile {
     int kt, rt, vw, nv;
     int flat; /* the tile runs along the padded output grid (FLAT) */
+    int roll; /* KW the kernel's width, its loop rolled (KU 0; conv_stem_tile) */
 } conv_tile;
 
 /* Accumulator vectors per work-item on CPU-class devices: with AVX-512's
@@ -56,15 +59,17 @@ static int flat_fits(const conv_tile *t)
     return t->rt == 1;
 }
 
-/* A tile spec "KT,RT,VW,NV[,FLAT]" (WEFT_CONV_TILE, the variants). */
+/* A tile spec "KT,RT,VW,NV[,FLAT[,ROLL]]" (WEFT_CONV_TILE, the variants). */
 static int parse_tile(const char *e, conv_tile *t)
 {
     conv_tile f = {0};
-    int fields = e ? sscanf(e, "%d,%d,%d,%d,%d", &f.kt, &f.rt, &f.vw, &f.nv, &f.flat) : 0;
+    int fields =
+        e ? sscanf(e, "%d,%d,%d,%d,%d,%d", &f.kt, &f.rt, &f.vw, &f.nv, &f.flat, &f.roll) : 0;
     if (fields < 4 || f.kt < 1 || f.kt > 32 || f.rt < 1 || f.rt > 32 || f.nv < 1 || f.nv > 8 ||
         (f.vw != 4 && f.vw != 8 && f.vw != 16))
         return 0;
-    f.flat = fields == 5 && f.flat && flat_fits(&f);
+    f.flat = fields >= 5 && f.flat && flat_fits(&f);
+    f.roll = fields == 6 && f.roll;
     *t = f;
     return 1;
 }
@@ -84,6 +89,21 @@ static const char *direct_variant(const weft_device_info *d, int k)
     return k >= 1 ? *list : NULL;
 }
 
+/* A network's first conv (at most 4 input channels: RGB, gray, RGBA)
+ * over rows wider than a vector. Its reduction is short (3 * 49 for a
+ * 7x7 kernel), so the work-item's tile carries the speed: 8 channels x 3
+ * rows x 16 columns, 24 accumulators fed by 3 vector loads and 8
+ * broadcasts per tap (3 x 16 columns fill 112-wide rows exactly, where two
+ * vectors per row leave a quarter of the last tile empty), and the loop
+ * over a row of taps left rolled over a constant width (KU 0) so that
+ * LLVM keeps the sums in registers. ResNet-18's 7x7/2 stem on PoCL
+ * (AVX-512, 2 cores, bench/bench_conv): 0.90-0.95 ms, 1.25-1.35 with the
+ * general CPU tile. */
+static int conv_stem_tile(const conv_geom *geo)
+{
+    return geo->cg * geo->k[0] <= 4 && geo->out[2] > 16 && geo->out[1] > 1 && geo->mg >= 8;
+}
+
 static conv_tile conv_tile_for(const conv_geom *geo, const weft_device_info *d, int variant)
 {
     conv_tile t = {0};
@@ -91,6 +111,8 @@ static conv_tile conv_tile_for(const conv_geom *geo, const weft_device_info *d, 
         return t;
     if (!conv_cpu_class(d))
         return (conv_tile){.kt = pick_kt(geo->mg, 4), .rt = 1, .vw = 4, .nv = 1};
+    if (conv_stem_tile(geo))
+        return (conv_tile){.kt = 8, .rt = 3, .vw = 16, .nv = 1, .roll = 1};
     int64_t ow = geo->out[2];
     t.kt = pick_kt(geo->mg, 8);
     /* Rows of at most 8 outputs: flat tiles of two vectors of 16 along
@@ -225,8 +247,11 @@ static weft_status direct_prepare(weft_prepare *p)
         return st;
     weft_options o;
     weft_options_init(&o);
-    /* Unrolled for the common widths only: fewer programs to build. */
-    weft_options_define_int(&o, "KW", s->geo.k[2] == 1 || s->geo.k[2] == 3 ? s->geo.k[2] : 0);
+    /* Unrolled for the common widths only: fewer programs to build; the
+     * rolled ones' width a constant. */
+    int kw_fixed = s->geo.k[2] == 1 || s->geo.k[2] == 3;
+    weft_options_define_int(&o, "KW", kw_fixed || s->tile.roll ? s->geo.k[2] : 0);
+    weft_options_define_int(&o, "KU", !s->tile.roll);
     weft_options_define_int(&o, "KT", s->tile.kt);
     weft_options_define_int(&o, "RT", s->tile.rt);
     weft_options_define_int(&o, "VW", s->tile.vw);
