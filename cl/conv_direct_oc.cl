@@ -6,14 +6,14 @@
  *
  * conv_direct puts its vector lanes along an output row, so a 7x7 plane
  * fills 49 of 64 lanes and each weight feeds one row tile. Here each
- * work-item computes PG tiles of TM consecutive output positions (of the
+ * work-item computes pg_n tiles of TM consecutive output positions (of the
  * flattened oh * OW + ow plane) x NV vectors of VW output channels: for
  * each input channel and tap it loads NV weight vectors, broadcasts TM
  * input values and issues TM * NV fma()s, all in registers (no local
  * memory, no barriers). Planes of 7x7, 14x14, 28x28 and 56x56 split into
  * TM = 7 positions exactly, and channel counts of 64k into NV * VW = 64
  * lanes. The reduction runs in blocks of cb input channels, each block
- * over all PG tiles, so a block's weights come from L1 PG - 1 times.
+ * over all pg_n tiles, so a block's weights come from L1 pg_n - 1 times.
  *
  * X is read from conv_direct.cl's zero-bordered copy XP in its row layout
  * (FLAT 0: src/ops/conv_pad.h): padded (y, x) of a slice at
@@ -31,11 +31,12 @@
  *   TM         output positions per work-item [7]
  *   VW         vector width: 4, 8 or 16 [16]
  *   NV         vectors of output channels per work-item [2]
- *   PG         position tiles per work-item [1]
+ *   PG_MAX     the most position tiles per work-item (argument pg) [8]
  *   KW         kernel width, a constant; 0: the argument kw_n [3]
  *   PF         1: prefetch the next reduction block (a CPU cache hint) [0]
  *   ACT, ACT_ALPHA, ACT_BETA: the activation (conv_epilogue.cl)
- * Extents, strides, dilations, the reduction block cb and whether to add
+ * Extents, strides, dilations, the reduction block cb, the tiles per
+ * work-item pg_n (at most PG_MAX) and whether to add
  * the residual (resid: one program serves both, at a uniform branch per
  * stored vector) are arguments. Indices are 32-bit (the
  * host refuses larger tensors). Work-items past the tile counts return.
@@ -52,8 +53,8 @@
 #ifndef KW
 #define KW 3
 #endif
-#ifndef PG
-#define PG 1
+#ifndef PG_MAX
+#define PG_MAX 8
 #endif
 #ifndef PF
 #define PF 0
@@ -84,7 +85,7 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
                                  const int ow_n, const int kd_n, const int kh_n,
                                  const int kw_arg, const int sd, const int sh, const int sw,
                                  const int dd, const int dh, const int dw, const int resid,
-                                 const int cb)
+                                 const int cb, const int pg_n)
 {
 #if KW != 0
     const int kw_n = KW;
@@ -114,24 +115,25 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
     const int ybase = ((n * m + grp * mg) * od_n + od) * plane, cstride = od_n * plane;
 
     /* The reduction runs in blocks of cb input channels; each block's
-     * weights (cb * taps * NV * VW floats) serve all PG position tiles of
+     * weights (cb * taps * NV * VW floats) serve all pg_n position tiles of
      * the work-item from L1 before the next block streams in, and the
-     * tiles' sums wait in part[] between blocks. With PG 1 and cb = cg
+     * tiles' sums wait in part[] between blocks. With pg_n 1 and cb = cg
      * this is one pass with the sums in registers throughout. */
-    float part[PG * TM * NV * VW];
+    /* pg_n an argument, not an option: one program for every layer */
+    float part[PG_MAX * TM * NV * VW];
     __global const float *wg = wpk + (grp * ctiles + ct) * cg * taps * (NV * VW);
 #pragma unroll 1
     for (int c0 = 0; c0 < cg; c0 += cb) {
         const int c1 = min(c0 + cb, cg);
 #pragma unroll 1
-        for (int pg = 0; pg < PG; pg++) {
+        for (int pg = 0; pg < pg_n; pg++) {
             float *pq = part + pg * (TM * NV * VW);
             /* Each position's offset in a slice; positions past the plane
              * repeat the last one (computed, never stored). */
             int pix[TM];
 #pragma unroll
             for (int i = 0; i < TM; i++) {
-                const int p = min((pt * PG + pg) * TM + i, plane - 1), oh = p / ow_n;
+                const int p = min((pt * pg_n + pg) * TM + i, plane - 1), oh = p / ow_n;
                 pix[i] = oh * sh * row + p - oh * ow_n;
             }
             floatv acc[TM][NV];
@@ -148,9 +150,9 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
              * from L3 between runs). */
             __global const float *nb = wt + (c1 - c0) * taps * (NV * VW);
             /* lines of 16 floats in the next block, and per channel step
-             * of this pass (PG * (c1 - c0) steps share them) */
+             * of this pass (pg_n * (c1 - c0) steps share them) */
             const int nlines = PF ? (min(c1 + cb, cg) - c1) * taps * (NV * VW) / 16 : 0;
-            const int steps = PG * (c1 - c0), per = (nlines + steps - 1) / steps;
+            const int steps = pg_n * (c1 - c0), per = (nlines + steps - 1) / steps;
             for (int ci = c0; ci < c1; ci++) {
                 __global const float *xc = xb + ci * slice;
                 /* once per channel, not per tap: at a tap's 28 fma()s
@@ -201,8 +203,8 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
      * replicate them TM * NV * VW times (code size, and PoCL's compile
      * time, grow with it). */
 #pragma unroll 1
-    for (int i = 0; i < PG * TM && pt * PG * TM + i < plane; i++) {
-        const int p = pt * PG * TM + i;
+    for (int i = 0; i < pg_n * TM && pt * pg_n * TM + i < plane; i++) {
+        const int p = pt * pg_n * TM + i;
 #pragma unroll 1
         for (int v = 0; v < NV; v++) {
             const int mv = m0 + v * VW;

@@ -30,13 +30,16 @@ typedef struct oc_tile {
     int tm, vw, nv, pg, cb;
 } oc_tile;
 
+/* cl/conv_direct_oc.cl's PG_MAX: part[] holds this many tiles */
+#define OC_PG_MAX 8
+
 /* "TM,VW,NV[,PG[,CB]]" */
 static int parse_oc_tile(const char *e, oc_tile *t)
 {
     oc_tile f = {0};
     int got = e ? sscanf(e, "%d,%d,%d,%d,%d", &f.tm, &f.vw, &f.nv, &f.pg, &f.cb) : 0;
     if (got < 3 || f.tm < 1 || f.tm > 32 || f.nv < 1 || f.nv > 8 ||
-        (f.vw != 4 && f.vw != 8 && f.vw != 16) || f.pg < 0 || f.pg > 16 || f.cb < 0)
+        (f.vw != 4 && f.vw != 8 && f.vw != 16) || f.pg < 0 || f.pg > OC_PG_MAX || f.cb < 0)
         return 0;
     *t = f;
     return 1;
@@ -86,7 +89,7 @@ static void oc_blocking(const conv_geom *geo, const weft_device_info *d, oc_tile
     int64_t want = 4 * (int64_t)(d && d->compute_units ? d->compute_units : 1);
     /* then as few tiles per item as give that many items */
     t->pg = 1;
-    for (int pg = 8; pg > 1; pg--) {
+    for (int pg = OC_PG_MAX; pg > 1; pg--) {
         int64_t items = ceil_div(ptiles, pg);
         if (items * rest >= want) {
             t->pg = (int)ceil_div(ptiles, items);
@@ -238,7 +241,6 @@ static weft_status oc_prepare(weft_prepare *p)
     weft_options_define_int(&o, "TM", s->tile.tm);
     weft_options_define_int(&o, "VW", s->tile.vw);
     weft_options_define_int(&o, "NV", s->tile.nv);
-    weft_options_define_int(&o, "PG", s->tile.pg);
     /* prefetching is a hint for CPU caches */
     weft_options_define_int(&o, "PF", s->cpu);
     /* Unrolled for the common widths only: fewer programs to build. */
@@ -275,6 +277,7 @@ static weft_status oc_enqueue(weft_run *r)
     }
     /* Without a residual the kernel never reads res: any buffer. */
     cl_int resid = geo->epi.residual != 0;
+    cl_int pg = s->tile.pg;
     cl_int cb = s->tile.cb > 0 && s->tile.cb < geo->cg ? s->tile.cb : (cl_int)geo->cg;
     cl_mem res = resid ? r->inputs[3].mem : r->outputs[0].mem;
     weft_arg args[] = {WEFT_ARG(r->workspace), WEFT_ARG(s->weights), WEFT_ARG(s->bias),
@@ -284,7 +287,7 @@ static weft_status oc_enqueue(weft_run *r)
                        WEFT_ARG(m), WEFT_ARG(g), WEFT_ARG(od), WEFT_ARG(oh), WEFT_ARG(ow),
                        WEFT_ARG(k[0]), WEFT_ARG(k[1]), WEFT_ARG(k[2]), WEFT_ARG(st3[0]),
                        WEFT_ARG(st3[1]), WEFT_ARG(st3[2]), WEFT_ARG(dl[0]), WEFT_ARG(dl[1]),
-                       WEFT_ARG(dl[2]), WEFT_ARG(resid), WEFT_ARG(cb)};
+                       WEFT_ARG(dl[2]), WEFT_ARG(resid), WEFT_ARG(cb), WEFT_ARG(pg)};
     if ((st = weft_op_set_args(r, s->conv, args, sizeof args / sizeof args[0])) != WEFT_OK)
         return st;
     /* Position tiles fastest: the items of one channel tile run one after
