@@ -154,6 +154,12 @@ float max_nan(float m, float v)
     return isnan(v) || v > m ? v : m;
 }
 
+/* max_nan lane by lane. */
+float8 max_nan8(float8 m, float8 v)
+{
+    return select(m, v, isnan(v) | (v > m));
+}
+
 /* Taps of a window axis inside [lo, hi): a < K with lo <= first + a * step < hi. */
 #define AXIS_COUNT(count, K, first, step, lo, hi)                                  \
     do {                                                                           \
@@ -400,7 +406,7 @@ void row_interior8(__global const float *xp, __global float *yr,
 #if POOL == POOL_MAX
 #define INIT (-INFINITY)
 #define COMBINE_TAP(acc, v) acc = max_nan(acc, v)
-#define COMBINE_TAP8(acc, v) acc = select(acc, v, isnan(v) | (v > acc))
+#define COMBINE_TAP8(acc, v) acc = max_nan8(acc, v)
 #else
 #define INIT 0.0f
 #define COMBINE_TAP(acc, v) acc += v
@@ -484,7 +490,7 @@ void row_interior8(__global const float *xp, __global float *yr,
                     at = select(at, here, take);
                     best = select(best, v, take);
 #elif POOL == POOL_MAX
-                    best = select(best, v, isnan(v) | (v > best));
+                    best = max_nan8(best, v);
 #elif POOL == POOL_AVG
                     sum += v;
 #else
@@ -576,11 +582,15 @@ __kernel void pool_rows_f32(__global const float *x, __global float *y,
 #undef INTERIOR_ARGS
 
     /* The rest of the interior and the borders, one at a time: [0, lo)
-     * and [hi, out_w) after the vectors, else the whole row (no test per
-     * output: on a CPU, walking the interior costs more than the borders). */
+     * and [hi, out_w) after the vectors, else the whole row (not a walk
+     * over the interior with a test per output: on a CPU that cost more
+     * than the borders). */
     const int skip_from = vectors ? lo : (int)out_w, skip_to = vectors ? hi : (int)out_w;
-    for (int o = skip_from == 0 ? skip_to : 0; o < (int)out_w;
-         o = o + 1 == skip_from ? skip_to : o + 1) {
+    for (int o = 0; o < (int)out_w; o++) {
+        if (o == skip_from)
+            o = skip_to;
+        if (o >= (int)out_w)
+            break;
         const int w0 = o * SW - pad_w;
         int c0, c1, at = -1;
         axis_taps(KW, w0, DW, 0, in_w, &c0, &c1);

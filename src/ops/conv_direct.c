@@ -97,7 +97,7 @@ static const char *direct_variant(const weft_device_info *d, int k)
  * vectors per row leave a quarter of the last tile empty), and the loop
  * over a row of taps left rolled over a constant width (KU 0) so that
  * LLVM keeps the sums in registers. ResNet-18's 7x7/2 stem on PoCL
- * (AVX-512, 2 cores, bench/bench_conv): 0.90-0.95 ms, 1.25-1.35 with the
+ * (AVX-512, 2 cores, bench/bench_conv): 0.90-1.0 ms, 1.25-1.35 with the
  * general CPU tile. */
 static int conv_stem_tile(const conv_geom *geo)
 {
