@@ -33,7 +33,7 @@
  *   NV         vectors of output channels per work-item [2]
  *   PG_MAX     the most position tiles per work-item (argument pg) [8]
  *   KW         kernel width, a constant; 0: the argument kw_n [3]
- *   PF         1: prefetch the next reduction block (a CPU cache hint) [0]
+ *   PF         1: prefetch the next reduction block (prefetch.cl) [0]
  *   ACT, ACT_ALPHA, ACT_BETA: the activation (conv_epilogue.cl)
  * Extents, strides, dilations, the reduction block cb, the tiles per
  * work-item pg_n (at most PG_MAX) and whether to add
@@ -56,22 +56,9 @@
 #ifndef PG_MAX
 #define PG_MAX 8
 #endif
-#ifndef PF
-#define PF 0
-#endif
-
-/* A hint only: clang's prefetch builtin where the compiler has it (PoCL,
- * and other clang-based CPU compilers); nothing elsewhere. */
-#if PF && defined(__has_builtin)
-#if __has_builtin(__builtin_prefetch)
-#define prefetch_line(p) __builtin_prefetch(p)
-#endif
-#endif
-#ifndef prefetch_line
-#define prefetch_line(p) ((void)0)
-#endif
 
 #include "conv_epilogue.cl"
+#include "prefetch.cl"
 
 /* ptiles: tiles of TM positions over the oh * ow plane; ctiles: tiles of
  * NV * VW channels per group; zcount = N * G * OD (z = (n * G + grp) * OD

@@ -335,6 +335,8 @@ static weft_status prepare_weft(weft_prepare *p, const weft_gemm_desc *d, weft_g
     weft_options_define_int(&o, "NV", t.nv);
     weft_options_define_int(&o, "ACT", d->act);
     weft_options_define_int(&o, "KERNELS", WEFT_GEMM_KERNELS_MAIN);
+    /* prefetching is a hint for CPU caches */
+    weft_options_define_int(&o, "PF", p->device->type == WEFT_DEVICE_CPU);
     if (!plan->main && (st = weft_op_kernel(p, "gemm", &o, "gemm_main", &plan->main)) != WEFT_OK)
         return st;
     if (!plan->a_const || (plan->b_packed && !plan->b_const)) {
