@@ -38,12 +38,16 @@ typedef struct gemm_tiles {
     int ts;         /* > 0: the local-memory kernel gemm_local with TS x TS tiles */
 } gemm_tiles;
 
-/* The table: the first row whose device type matches (0: any) and whose
- * vendor string contains `vendor` (NULL: any) and whose min_n <= N.
+/* The table: the first row whose device type matches (0: any), whose
+ * vendor string contains `vendor` (NULL: any), whose min_n <= N and
+ * whose min_macs <= M * N * K * batches.
  *  CPU-class devices (PoCL, Intel's and AMD's CPU runtimes): gemm_main,
  *   one item per group, 24 float16 accumulators (of 32 AVX-512
  *   registers): 8 x 48 for wide products, else 12 x 32, or 8 x 32 when 12
- *   rows would pad M much (M = 64: 72 rows). Measured on PoCL, AVX-512,
+ *   rows would pad M much (M = 64: 72 rows). The wide tile only from 16M
+ *   MACs: its ~10% is then ~12 us a run, and below that a program of its
+ *   own costs more (~0.3 s of a cold start; ResNet-18's one such product,
+ *   layer2.0's 6.4M-MAC downsample, shares the 12 x 32 program instead). Measured on PoCL, AVX-512,
  *   ResNet-18's im2col shapes (best of 15): 8 x 48 ~10% above 12 x 32 at
  *   N = 784 and 3136 and below it at N = 49 and 196 (padding); 12 x 32
  *   ~10% above 8 x 32 for K >= 1152; 6 x 48, 4 x 64, 16 x 16 slower.
@@ -58,14 +62,15 @@ typedef struct tile_row {
     weft_device_type type; /* 0: any */
     const char *vendor;    /* substring of the vendor name; NULL: any */
     size_t min_n;
+    double min_macs;       /* M * N * K * batches */
     gemm_tiles tiles;
 } tile_row;
 
 static const tile_row tile_table[] = {
-    {WEFT_DEVICE_CPU, NULL, 512, {8, 16, 3, 0, 1, 0}},
-    {WEFT_DEVICE_CPU, NULL, 0, {12, 16, 2, 8, 1, 0}},
-    {WEFT_DEVICE_GPU, "ARM", 0, {4, 4, 2, 0, 0, 0}},
-    {0, NULL, 0, {4, 4, 1, 0, 0, 64}},
+    {WEFT_DEVICE_CPU, NULL, 512, 16e6, {8, 16, 3, 0, 1, 0}},
+    {WEFT_DEVICE_CPU, NULL, 0, 0, {12, 16, 2, 8, 1, 0}},
+    {WEFT_DEVICE_GPU, "ARM", 0, 0, {4, 4, 2, 0, 0, 0}},
+    {0, NULL, 0, 0, {4, 4, 1, 0, 0, 64}},
 };
 
 /* A tile spec, "TMxVWxNV" (the register kernel) or "local:TS" (gemm_local),
@@ -104,13 +109,17 @@ const char *weft_gemm_variant(const weft_device_info *device, int k)
     return k >= 1 ? *list : NULL;
 }
 
-static gemm_tiles tiles_for(const weft_device_info *d, size_t m, size_t n, int variant)
+static gemm_tiles tiles_for(const weft_device_info *d, const weft_gemm_desc *desc, int variant)
 {
+    size_t m = desc->m, n = desc->n;
+    double macs = (double)m * (double)n * (double)desc->k * (double)desc->batch[0] *
+                  (double)desc->batch[1];
     gemm_tiles t = {4, 4, 1, 0, 0, 64};
     for (size_t i = 0; i < sizeof tile_table / sizeof *tile_table; i++) {
         const tile_row *row = &tile_table[i];
         if ((!row->type || row->type == d->type) &&
-            (!row->vendor || strstr(d->vendor, row->vendor)) && n >= row->min_n) {
+            (!row->vendor || strstr(d->vendor, row->vendor)) && n >= row->min_n &&
+            macs >= row->min_macs) {
             t = row->tiles;
             break;
         }
@@ -255,7 +264,7 @@ static weft_status pack_constant(weft_prepare *p, const weft_gemm_operand *o, in
 
 static weft_status prepare_weft(weft_prepare *p, const weft_gemm_desc *d, weft_gemm_plan *plan)
 {
-    gemm_tiles t = tiles_for(p->device, d->m, d->n, p->variant);
+    gemm_tiles t = tiles_for(p->device, d, p->variant);
     weft_status st;
     if (t.ts) {
         /* gemm_local when the device takes its work-groups, else the
