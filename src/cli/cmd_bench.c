@@ -5,11 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "cli/job.h"
 #include "cli/json.h"
 #include "cli/model.h"
+#include "cli/timing.h"
 #include "core/error.h"
 
 static const char usage[] =
@@ -38,12 +39,11 @@ static const char usage[] =
     "                    given are uniform random in [-1, 1) with a fixed seed\n";
 
 typedef struct bench_opts {
-    const char *model, *device, *json, *trace;
+    weft_cli_model_args args;
+    const char *json, *trace;
     long warmup, iters;
     int per_layer;
     int startup;
-    char **specs;
-    size_t spec_count;
 } bench_opts;
 
 typedef struct layer {
@@ -64,66 +64,34 @@ typedef struct bench_result {
     double cache_save_ms; /* weft_context_flush_cache after the first run */
 } bench_result;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int cmp_layer_time(const void *a, const void *b)
 {
     double x = ((const layer *)a)->mean_ms, y = ((const layer *)b)->mean_ms;
     return x > y ? -1 : x < y;
 }
 
-static int parse_args(int argc, char **argv, bench_opts *o)
+/* bench's own options, into the bench_opts at opts. */
+static int own_option(const weft_cli_command *cmd, int argc, char **argv, int *i, void *opts)
 {
+    bench_opts *o = opts;
     const char *value;
-    const weft_cli_command *cmd = &weft_cmd_bench;
-    for (int i = 1; i < argc; i++) {
-        int taken = weft_cli_device_option(cmd, argc, argv, &i, &o->device, 1);
-        if (taken > 0)
-            return taken;
-        if (taken == 0)
-            continue;
-        if (weft_cli_option(argc, argv, &i, "--warmup", &value)) {
-            if (!weft_cli_parse_int(value, 0, 1000000, &o->warmup))
-                return weft_cli_usage_error(cmd, "--warmup needs a count from 0 to 1000000");
-        } else if (weft_cli_option(argc, argv, &i, "--iters", &value)) {
-            if (!weft_cli_parse_int(value, 1, 1000000, &o->iters))
-                return weft_cli_usage_error(cmd, "--iters needs a count from 1 to 1000000");
-        } else if (weft_cli_option(argc, argv, &i, "--json", &value)) {
-            if (!(o->json = value))
-                return weft_cli_usage_error(cmd, "--json needs a file name");
-        } else if (weft_cli_option(argc, argv, &i, "--trace", &value)) {
-            if (!(o->trace = value))
-                return weft_cli_usage_error(cmd, "--trace needs a file name");
-        } else if (weft_cli_option(argc, argv, &i, "--input", &value)) {
-            if (!value)
-                return weft_cli_usage_error(cmd, "--input needs NAME=FILE");
-            o->specs[o->spec_count++] = (char *)value;
-        } else if (strcmp(argv[i], "--startup") == 0) {
-            o->startup = 1;
-        } else if (strcmp(argv[i], "--per-layer") == 0) {
-            o->per_layer = 1;
-        } else if (argv[i][0] == '-') {
-            return weft_cli_usage_error(cmd, "unknown option '%s'", argv[i]);
-        } else if (o->model) {
-            return weft_cli_usage_error(cmd, "more than one model given");
-        } else {
-            o->model = argv[i];
-        }
+    if (weft_cli_option(argc, argv, i, "--warmup", &value)) {
+        if (!weft_cli_parse_int(value, 0, 1000000, &o->warmup))
+            return weft_cli_usage_error(cmd, "--warmup needs a count from 0 to 1000000");
+    } else if (weft_cli_option(argc, argv, i, "--iters", &value)) {
+        if (!weft_cli_parse_int(value, 1, 1000000, &o->iters))
+            return weft_cli_usage_error(cmd, "--iters needs a count from 1 to 1000000");
+    } else if (strcmp(argv[*i], "--startup") == 0) {
+        o->startup = 1;
+    } else if (strcmp(argv[*i], "--per-layer") == 0) {
+        o->per_layer = 1;
+    } else {
+        int taken = weft_cli_value_option(cmd, argc, argv, i, "--json", "a file name", &o->json);
+        if (taken < 0)
+            taken = weft_cli_value_option(cmd, argc, argv, i, "--trace", "a file name", &o->trace);
+        return taken;
     }
-    if (!o->model)
-        return weft_cli_usage_error(cmd, "no model given");
-    return -1;
+    return 0;
 }
 
 /* Runs warmup + iters times; fills wall_ms and, when profiling, node_ms. */
@@ -136,16 +104,16 @@ static weft_status measure(weft_context *ctx, weft_session *s, const bench_opts 
     weft_status st = WEFT_OK;
     long total = o->warmup + o->iters;
     for (long it = 0; it < total && st == WEFT_OK; it++) {
-        double t0 = now_ms();
+        double t0 = weft_cli_now_ms();
         st = weft_session_run(s, in->t, in->count, out->t, out->count);
-        double t1 = now_ms();
+        double t1 = weft_cli_now_ms();
         if (it == 0) {
             r->first_run_ms = t1 - t0;
             /* The binaries go to the disk cache now, not during the
              * timed runs (their reading makes the driver compile). */
             if (st == WEFT_OK)
                 st = weft_context_flush_cache(ctx);
-            r->cache_save_ms = now_ms() - t1;
+            r->cache_save_ms = weft_cli_now_ms() - t1;
         }
         long k = it - o->warmup;
         if (st != WEFT_OK || k < 0) {
@@ -180,7 +148,7 @@ static void summarize(const weft_graph *g, weft_session *s, const bench_opts *o,
     r->mean = sum / (double)n;
     if (sorted) {
         memcpy(sorted, r->wall_ms, n * sizeof *sorted);
-        qsort(sorted, n, sizeof *sorted, cmp_double);
+        weft_cli_sort_ms(sorted, n);
         r->min = sorted[0];
         r->max = sorted[n - 1];
         r->median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
@@ -295,16 +263,33 @@ static void print_startup(weft_context *ctx, double load_ms, double inputs_ms,
            (unsigned long long)c.saves, (unsigned long long)c.rejected);
 }
 
+/* Their errors are one "weft: ..." line on stderr, as every failure of the tool. */
+static FILE *open_output(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "weft: cannot write '%s'\n", path);
+    return f;
+}
+
+/* 1 when everything reached the file. */
+static int close_output(FILE *f, const char *path)
+{
+    int ok = !ferror(f);
+    ok &= fclose(f) == 0;
+    if (!ok)
+        fprintf(stderr, "weft: writing '%s' failed\n", path);
+    return ok;
+}
+
 static int write_json(const char *path, const bench_opts *o, const bench_result *r,
                       int profiling)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "weft: cannot write '%s'\n", path);
+    FILE *f = open_output(path);
+    if (!f)
         return 0;
-    }
     fprintf(f, "{\n  \"model\": ");
-    weft_json_string(f, o->model);
+    weft_json_string(f, o->args.model);
     fprintf(f, ",\n  \"device\": ");
     weft_json_string(f, r->device);
     fprintf(f,
@@ -336,11 +321,7 @@ static int write_json(const char *path, const bench_opts *o, const bench_result 
         fprintf(f, "}");
     }
     fprintf(f, "%s]\n}\n", r->node_count ? "\n  " : "");
-    int ok = !ferror(f);
-    ok &= fclose(f) == 0;
-    if (!ok)
-        fprintf(stderr, "weft: writing '%s' failed\n", path);
-    return ok;
+    return close_output(f, path);
 }
 
 /* Chrome trace-event format: "X" (complete) events in microseconds. Device
@@ -348,14 +329,12 @@ static int write_json(const char *path, const bench_opts *o, const bench_result 
  * placed end to end from the run's start. */
 static int write_trace(const char *path, const bench_opts *o, const bench_result *r)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "weft: cannot write '%s'\n", path);
+    FILE *f = open_output(path);
+    if (!f)
         return 0;
-    }
     fprintf(f, "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n");
     fprintf(f, "  {\"name\": \"process_name\", \"ph\": \"M\", \"pid\": 1, \"args\": {\"name\": ");
-    weft_json_string(f, o->model);
+    weft_json_string(f, o->args.model);
     fprintf(f, "}},\n  {\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": 1, "
                "\"args\": {\"name\": \"weft_session_run (wall clock)\"}},\n");
     fprintf(f, "  {\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": 2, "
@@ -396,49 +375,28 @@ static int write_trace(const char *path, const bench_opts *o, const bench_result
         ts += r->wall_ms[i];
     }
     fprintf(f, "\n]}\n");
-    int ok = !ferror(f);
-    ok &= fclose(f) == 0;
-    if (!ok)
-        fprintf(stderr, "weft: writing '%s' failed\n", path);
-    return ok;
+    return close_output(f, path);
 }
 
 static int run(int argc, char **argv)
 {
     bench_opts o = {.warmup = 3, .iters = 20};
-    o.specs = calloc((size_t)argc, sizeof *o.specs);
-    if (!o.specs) {
-        fprintf(stderr, "weft: out of memory\n");
-        return WEFT_EXIT_FAILURE;
-    }
-    int rc = parse_args(argc, argv, &o);
-    if (rc >= 0) {
-        free(o.specs);
+    int rc = weft_cli_model_args_parse(&weft_cmd_bench, argc, argv,
+                                       WEFT_CLI_ARGS_BUNDLE | WEFT_CLI_ARGS_INPUTS, own_option,
+                                       &o, &o.args);
+    if (rc >= 0)
         return rc;
-    }
     int profiling = o.per_layer || o.trace;
-    weft_graph *g = NULL;
-    weft_context *ctx = NULL;
-    weft_session *s = NULL;
-    weft_cli_tensors in = {0}, out = {0};
+    weft_cli_job job = {0};
     bench_result r = {.wall_ms = NULL};
     weft_session_options so;
     weft_session_options_defaults(&so);
     so.profiling = profiling;
-    double t_start = now_ms();
-    weft_status st = weft_cli_load_model(o.model, &g);
-    double t_loaded = now_ms();
+    weft_status st = weft_cli_job_load(&job, &o.args, 1);
     if (st == WEFT_OK)
-        st = weft_cli_inputs_load(g, o.specs, o.spec_count, 1, &in);
-    double t_inputs = now_ms();
-    if (st == WEFT_OK)
-        st = weft_cli_context(o.device, profiling, &ctx);
-    double t_context = now_ms();
-    if (st == WEFT_OK)
-        st = weft_session_create(ctx, g, &so, &s);
-    double t_session = now_ms();
-    if (st == WEFT_OK)
-        st = weft_cli_outputs_alloc(s, &out);
+        st = weft_cli_job_start(&job, job.graph, o.args.device, &so);
+    weft_context *ctx = job.ctx;
+    weft_session *s = job.session;
     if (st == WEFT_OK)
         st = weft_session_node_count(s, &r.node_count);
     if (st == WEFT_OK) {
@@ -452,18 +410,18 @@ static int run(int argc, char **argv)
                            o.iters);
     }
     if (st == WEFT_OK)
-        st = measure(ctx, s, &o, &in, &out, profiling, &r);
+        st = measure(ctx, s, &o, &job.in, &job.out, profiling, &r);
     if (st == WEFT_OK) {
-        summarize(g, s, &o, profiling, &in, &r);
-        printf("model: %s\ndevice: %s\n", o.model, r.device);
+        summarize(job.graph, s, &o, profiling, &job.in, &r);
+        printf("model: %s\ndevice: %s\n", o.args.model, r.device);
         printf("runs: %ld timed after %ld warmup%s\n", o.iters, o.warmup,
                profiling ? " (profiling on)" : "");
         printf("latency: median %.3f ms, min %.3f ms, max %.3f ms\n", r.median, r.min, r.max);
         printf("throughput: %.1f inferences/s (batch %lld)\n",
                r.median > 0 ? (double)r.batch * 1e3 / r.median : 0, (long long)r.batch);
         if (o.startup)
-            print_startup(ctx, t_loaded - t_start, t_inputs - t_loaded, t_context - t_inputs,
-                          t_session - t_context, r.first_run_ms, r.cache_save_ms);
+            print_startup(ctx, job.load_ms, job.inputs_ms, job.context_ms, job.session_ms,
+                          r.first_run_ms, r.cache_save_ms);
         if (o.per_layer)
             print_layers(&r);
         if (o.trace)
@@ -479,12 +437,8 @@ static int run(int argc, char **argv)
     free(r.wall_ms);
     free(r.node_ms);
     free(r.layers);
-    weft_cli_tensors_free(&in);
-    weft_cli_tensors_free(&out);
-    weft_session_release(s);
-    weft_context_release(ctx);
-    weft_graph_release(g);
-    free(o.specs);
+    weft_cli_job_release(&job);
+    weft_cli_model_args_free(&o.args);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/job.h"
 #include "cli/model.h"
 #include "core/error.h"
 #include "ref/ref.h"
@@ -190,71 +191,38 @@ static int compare_all(const weft_graph *g, weft_session *s, const weft_cli_tens
 
 static int run(int argc, char **argv)
 {
-    const char *model = NULL, *device = NULL, *value;
-    char **specs = calloc((size_t)argc, sizeof *specs);
-    size_t spec_count = 0;
-    if (!specs) {
-        fprintf(stderr, "weft: out of memory\n");
-        return WEFT_EXIT_FAILURE;
-    }
-    int rc = -1;
-    for (int i = 1; i < argc && rc < 0; i++) {
-        int taken = weft_cli_device_option(&weft_cmd_check, argc, argv, &i, &device, 1);
-        if (taken >= 0) {
-            if (taken > 0)
-                rc = taken;
-        } else if (weft_cli_option(argc, argv, &i, "--input", &value)) {
-            if (!value)
-                rc = weft_cli_usage_error(&weft_cmd_check, "--input needs NAME=FILE");
-            else
-                specs[spec_count++] = (char *)value;
-        } else if (argv[i][0] == '-') {
-            rc = weft_cli_usage_error(&weft_cmd_check, "unknown option '%s'", argv[i]);
-        } else if (model) {
-            rc = weft_cli_usage_error(&weft_cmd_check, "more than one model given");
-        } else {
-            model = argv[i];
-        }
-    }
-    if (rc < 0 && !model)
-        rc = weft_cli_usage_error(&weft_cmd_check, "no model given");
-    if (rc >= 0) {
-        free(specs);
+    weft_cli_model_args args;
+    int rc = weft_cli_model_args_parse(&weft_cmd_check, argc, argv,
+                                       WEFT_CLI_ARGS_BUNDLE | WEFT_CLI_ARGS_INPUTS, NULL, NULL,
+                                       &args);
+    if (rc >= 0)
         return rc;
-    }
 
-    weft_graph *g = NULL, *all = NULL;
-    weft_context *ctx = NULL;
-    weft_session *s = NULL;
-    weft_cli_tensors in = {0}, dev = {0};
+    weft_cli_job job = {0};
+    weft_graph *all = NULL;
     weft_host_tensor *ref = NULL;
-    weft_status st = weft_cli_load_model(model, &g);
+    weft_status st = weft_cli_job_load(&job, &args, 1);
     if (st == WEFT_OK)
-        st = weft_cli_inputs_load(g, specs, spec_count, 1, &in);
-    if (st == WEFT_OK)
-        st = expose_all(g, &all);
+        st = expose_all(job.graph, &all);
     if (st == WEFT_OK && !(ref = calloc(all->output_count ? all->output_count : 1, sizeof *ref)))
         st = weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for the reference outputs");
     if (st == WEFT_OK)
-        st = weft_ref_run_graph(all, in.t, in.count, ref, all->output_count);
+        st = weft_ref_run_graph(all, job.in.t, job.in.count, ref, all->output_count);
     if (st == WEFT_OK)
-        st = weft_cli_context(device, 0, &ctx);
+        st = weft_cli_job_start(&job, all, args.device, NULL);
+    const weft_cli_tensors *in = &job.in, *dev = &job.out;
     if (st == WEFT_OK)
-        st = weft_session_create(ctx, all, NULL, &s);
-    if (st == WEFT_OK)
-        st = weft_cli_outputs_alloc(s, &dev);
-    if (st == WEFT_OK)
-        st = weft_session_run(s, in.t, in.count, dev.t, dev.count);
+        st = weft_session_run(job.session, in->t, in->count, dev->t, dev->count);
     if (st == WEFT_OK) {
-        char name[512];
-        weft_cli_device_name(ctx, name, sizeof name);
-        printf("model: %s\ndevice: %s\n", model, name);
-        printf("inputs: %s\n", !in.count                ? "none"
-                               : spec_count == in.count ? "from files"
+        size_t spec_count = args.spec_count;
+        printf("model: %s\n", args.model);
+        weft_cli_print_device(job.ctx);
+        printf("inputs: %s\n", !in->count                ? "none"
+                               : spec_count == in->count ? "from files"
                                : spec_count ? "from files, the rest random in [-1, 1) (seed 1)"
                                             : "random in [-1, 1) (seed 1)");
         size_t compared = 0;
-        int diverging = compare_all(all, s, &dev, ref, &compared);
+        int diverging = compare_all(all, job.session, dev, ref, &compared);
         if (diverging < 0) {
             rc = weft_cli_fail(WEFT_ERR_INTERNAL);
         } else if (diverging) {
@@ -273,13 +241,10 @@ static int run(int argc, char **argv)
     for (size_t i = 0; ref && all && i < all->output_count; i++)
         free(ref[i].data);
     free(ref);
-    weft_cli_tensors_free(&in);
-    weft_cli_tensors_free(&dev);
-    weft_session_release(s);
-    weft_context_release(ctx);
+    /* The job's session may still read `all`: it goes first. */
+    weft_cli_job_release(&job);
     weft_graph_release(all);
-    weft_graph_release(g);
-    free(specs);
+    weft_cli_model_args_free(&args);
     return rc;
 }
 

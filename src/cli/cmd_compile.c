@@ -29,9 +29,11 @@ static int run(int argc, char **argv)
     }
     int rc = -1;
     for (int i = 1; i < argc && rc < 0; i++) {
-        if (weft_cli_option(argc, argv, &i, "--device", &value)) {
-            if (!(device = value))
-                rc = weft_cli_usage_error(&weft_cmd_compile, "--device needs a selector");
+        /* Only --device: a bundle is made for one device. */
+        int taken = weft_cli_value_option(&weft_cmd_compile, argc, argv, &i, "--device",
+                                          "a selector", &device);
+        if (taken >= 0) {
+            rc = taken > 0 ? taken : -1;
         } else if (weft_cli_option(argc, argv, &i, "--output", &value) ||
                    weft_cli_option(argc, argv, &i, "-o", &value)) {
             if (!(output = value))
@@ -75,10 +77,9 @@ static int run(int argc, char **argv)
     if (st == WEFT_OK)
         st = weft_context_write_bundle(ctx, 0, output, &programs, &bytes);
     if (st == WEFT_OK) {
-        char name[512];
-        weft_cli_device_name(ctx, name, sizeof name);
-        printf("device: %s\nmodels: %zu\nprograms: %zu (%llu bytes)\nwrote %s\n", name,
-               model_count, programs, (unsigned long long)bytes, output);
+        weft_cli_print_device(ctx);
+        printf("models: %zu\nprograms: %zu (%llu bytes)\nwrote %s\n", model_count, programs,
+               (unsigned long long)bytes, output);
     }
     rc = st == WEFT_OK ? WEFT_EXIT_OK : weft_cli_fail(st);
     weft_context_release(ctx);

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/model.h"
+#include "cli/timing.h"
 #include "core/error.h"
 #include "core/util.h"
 
@@ -92,19 +92,6 @@ static weft_status load_torch(const char *path, long *images, long *correct)
     return WEFT_OK;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int argmax(const float *x, int64_t n)
 {
     int best = 0;
@@ -141,11 +128,11 @@ static weft_status classify_all(weft_session *s, const weft_graph *g, const digi
     for (uint32_t i = 0; i < WARMUP + d->count && st == WEFT_OK; i++) {
         uint32_t k = i < WARMUP ? 0 : i - WARMUP;
         x.data = (void *)(d->images + (size_t)k * pixels);
-        double t0 = now_ms();
+        double t0 = weft_cli_now_ms();
         st = weft_session_run(s, &x, 1, out.t, out.count);
         if (st != WEFT_OK || i < WARMUP)
             continue;
-        r->ms[k] = now_ms() - t0;
+        r->ms[k] = weft_cli_now_ms() - t0;
         int p = argmax(out.t[0].data, classes);
         r->correct += p == d->labels[k];
         r->same_as_torch += p == d->torch_pred[k];
@@ -164,7 +151,7 @@ static int report(const char *dir, const digits *d, demo_result *r, long torch_i
            torch_images, torch_images ? 100.0 * (double)torch_correct / (double)torch_images : 0,
            dir);
     printf("predictions equal to PyTorch's: %ld/%u\n", r->same_as_torch, d->count);
-    qsort(r->ms, d->count, sizeof *r->ms, cmp_double);
+    weft_cli_sort_ms(r->ms, d->count);
     double sum = 0;
     for (uint32_t i = 0; i < d->count; i++)
         sum += r->ms[i];
@@ -182,12 +169,15 @@ static int report(const char *dir, const digits *d, demo_result *r, long torch_i
 
 static int run(int argc, char **argv)
 {
-    const char *dir = NULL, *device = NULL, *value;
+    const char *dir = NULL, *device = NULL;
     for (int i = 1; i < argc; i++) {
-        if (weft_cli_option(argc, argv, &i, "--device", &value)) {
-            if (!(device = value))
-                return weft_cli_usage_error(&weft_cmd_demo, "--device needs a selector");
-        } else if (argv[i][0] == '-') {
+        int taken = weft_cli_value_option(&weft_cmd_demo, argc, argv, &i, "--device",
+                                          "a selector", &device);
+        if (taken > 0)
+            return taken;
+        if (taken == 0)
+            continue;
+        if (argv[i][0] == '-') {
             return weft_cli_usage_error(&weft_cmd_demo, "unknown option '%s'", argv[i]);
         } else if (dir) {
             return weft_cli_usage_error(&weft_cmd_demo, "more than one folder given");
@@ -220,9 +210,7 @@ static int run(int argc, char **argv)
     if (st == WEFT_OK)
         st = weft_cli_context(device, 0, &ctx);
     if (st == WEFT_OK) {
-        char name[512];
-        weft_cli_device_name(ctx, name, sizeof name);
-        printf("device: %s\n", name);
+        weft_cli_print_device(ctx);
         printf("model: %s (%zu nodes, %llu parameters)\n", model, g->node_count,
                (unsigned long long)weft_cli_param_count(g));
         fflush(stdout);

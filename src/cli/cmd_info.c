@@ -97,23 +97,11 @@ static void print_placement(const weft_graph *g, weft_session *s)
 
 static int run(int argc, char **argv)
 {
-    const char *model = NULL, *device = NULL;
-    for (int i = 1; i < argc; i++) {
-        int taken = weft_cli_device_option(&weft_cmd_info, argc, argv, &i, &device, 0);
-        if (taken > 0)
-            return taken;
-        if (taken == 0)
-            continue;
-        if (argv[i][0] == '-') {
-            return weft_cli_usage_error(&weft_cmd_info, "unknown option '%s'", argv[i]);
-        } else if (model) {
-            return weft_cli_usage_error(&weft_cmd_info, "more than one model given");
-        } else {
-            model = argv[i];
-        }
-    }
-    if (!model)
-        return weft_cli_usage_error(&weft_cmd_info, "no model given");
+    weft_cli_model_args args;
+    int rc = weft_cli_model_args_parse(&weft_cmd_info, argc, argv, 0, NULL, NULL, &args);
+    if (rc >= 0)
+        return rc;
+    const char *model = args.model;
 
     weft_graph *g;
     weft_status st = weft_cli_load_model(model, &g);
@@ -131,14 +119,12 @@ static int run(int argc, char **argv)
 
     weft_context *ctx = NULL;
     weft_session *s = NULL;
-    st = weft_cli_context(device, 0, &ctx);
+    st = weft_cli_context(args.device, 0, &ctx);
     if (st == WEFT_OK) {
-        char name[512];
-        weft_cli_device_name(ctx, name, sizeof name);
-        printf("device: %s\n", name);
+        weft_cli_print_device(ctx);
         st = weft_session_create(ctx, g, NULL, &s);
     }
-    int rc = WEFT_EXIT_OK;
+    rc = WEFT_EXIT_OK;
     if (st == WEFT_OK) {
         weft_memory_stats mem;
         print_placement(g, s);

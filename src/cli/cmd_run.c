@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/job.h"
 #include "cli/model.h"
 #include "cli/npy.h"
 #include "core/error.h"
@@ -104,75 +105,38 @@ static weft_status write_outputs(const char *dir, const weft_cli_tensors *out)
     return WEFT_OK;
 }
 
+/* --output-dir DIR, into opts (the folder). */
+static int own_option(const weft_cli_command *cmd, int argc, char **argv, int *i, void *opts)
+{
+    return weft_cli_value_option(cmd, argc, argv, i, "--output-dir", "a folder", opts);
+}
+
 static int run(int argc, char **argv)
 {
-    const char *model = NULL, *device = NULL, *out_dir = NULL, *value;
-    char **specs = calloc((size_t)argc, sizeof *specs);
-    size_t spec_count = 0;
-    if (!specs) {
-        fprintf(stderr, "weft: out of memory\n");
-        return WEFT_EXIT_FAILURE;
-    }
-    int rc = -1;
-    for (int i = 1; i < argc && rc < 0; i++) {
-        int taken = weft_cli_device_option(&weft_cmd_run, argc, argv, &i, &device, 1);
-        if (taken >= 0) {
-            if (taken > 0)
-                rc = taken;
-        } else if (weft_cli_option(argc, argv, &i, "--input", &value)) {
-            if (!value)
-                rc = weft_cli_usage_error(&weft_cmd_run, "--input needs NAME=FILE");
-            else
-                specs[spec_count++] = (char *)value;
-        } else if (weft_cli_option(argc, argv, &i, "--output-dir", &value)) {
-            if (!(out_dir = value))
-                rc = weft_cli_usage_error(&weft_cmd_run, "--output-dir needs a folder");
-        } else if (argv[i][0] == '-') {
-            rc = weft_cli_usage_error(&weft_cmd_run, "unknown option '%s'", argv[i]);
-        } else if (model) {
-            rc = weft_cli_usage_error(&weft_cmd_run, "more than one model given");
-        } else {
-            model = argv[i];
-        }
-    }
-    if (rc < 0 && !model)
-        rc = weft_cli_usage_error(&weft_cmd_run, "no model given");
-    if (rc >= 0) {
-        free(specs);
+    const char *out_dir = NULL;
+    weft_cli_model_args args;
+    int rc = weft_cli_model_args_parse(&weft_cmd_run, argc, argv,
+                                       WEFT_CLI_ARGS_BUNDLE | WEFT_CLI_ARGS_INPUTS, own_option,
+                                       &out_dir, &args);
+    if (rc >= 0)
         return rc;
-    }
 
-    weft_graph *g = NULL;
-    weft_context *ctx = NULL;
-    weft_session *s = NULL;
-    weft_cli_tensors in = {0}, out = {0};
-    weft_status st = weft_cli_load_model(model, &g);
+    weft_cli_job job = {0};
+    weft_status st = weft_cli_job_load(&job, &args, 0);
     if (st == WEFT_OK)
-        st = weft_cli_inputs_load(g, specs, spec_count, 0, &in);
+        st = weft_cli_job_start(&job, job.graph, args.device, NULL);
     if (st == WEFT_OK)
-        st = weft_cli_context(device, 0, &ctx);
-    if (st == WEFT_OK)
-        st = weft_session_create(ctx, g, NULL, &s);
-    if (st == WEFT_OK)
-        st = weft_cli_outputs_alloc(s, &out);
-    if (st == WEFT_OK)
-        st = weft_session_run(s, in.t, in.count, out.t, out.count);
+        st = weft_session_run(job.session, job.in.t, job.in.count, job.out.t, job.out.count);
     if (st == WEFT_OK) {
-        char name[512];
-        weft_cli_device_name(ctx, name, sizeof name);
-        printf("device: %s\n", name);
-        for (size_t i = 0; i < out.count; i++)
-            print_summary(&out.t[i]);
+        weft_cli_print_device(job.ctx);
+        for (size_t i = 0; i < job.out.count; i++)
+            print_summary(&job.out.t[i]);
         if (out_dir)
-            st = write_outputs(out_dir, &out);
+            st = write_outputs(out_dir, &job.out);
     }
     rc = st == WEFT_OK ? WEFT_EXIT_OK : weft_cli_fail(st);
-    weft_cli_tensors_free(&in);
-    weft_cli_tensors_free(&out);
-    weft_session_release(s);
-    weft_context_release(ctx);
-    weft_graph_release(g);
-    free(specs);
+    weft_cli_job_release(&job);
+    weft_cli_model_args_free(&args);
     return rc;
 }
 

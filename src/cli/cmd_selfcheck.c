@@ -1,8 +1,8 @@
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
+#include "cli/timing.h"
 #include "weft.h"
 
 static const char usage[] =
@@ -11,13 +11,6 @@ static const char usage[] =
     "program cache) and checks a few kernels against plain C on random data.\n\n"
     "  --device SEL   device selector (default: WEFT_DEVICE, else auto);\n"
     "                 see 'weft devices --help'\n";
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static int run(int argc, char **argv)
 {
@@ -31,7 +24,7 @@ static int run(int argc, char **argv)
         else
             return weft_cli_usage_error(&weft_cmd_selfcheck, "unknown option '%s'", argv[i]);
     }
-    double t0 = now_ms();
+    double t0 = weft_cli_now_ms();
     weft_context *ctx;
     weft_status st = weft_context_create(&options, &ctx);
     if (st != WEFT_OK)
@@ -41,7 +34,7 @@ static int run(int argc, char **argv)
     printf("device: %s (%s, %s, %u compute units)\n", info.name,
            weft_device_type_name(info.type), info.platform_name, info.compute_units);
     st = weft_context_self_check(ctx, 0);
-    double t1 = now_ms();
+    double t1 = weft_cli_now_ms();
     weft_cache_stats stats;
     weft_context_cache_stats(ctx, &stats);
     int rc;

@@ -34,46 +34,34 @@ static const char usage[] =
     "Environment: WEFT_TUNING=off makes sessions ignore the tuning cache.\n";
 
 typedef struct tune_opts {
-    const char *model, *device, *export_path, *import_path;
+    weft_cli_model_args args;
+    const char *export_path, *import_path;
     double budget;
     int retune;
 } tune_opts;
 
-static int parse_args(int argc, char **argv, tune_opts *o)
+/* tune's own options, into the tune_opts at opts. */
+static int own_option(const weft_cli_command *cmd, int argc, char **argv, int *i, void *opts)
 {
+    tune_opts *o = opts;
     const char *value;
-    const weft_cli_command *cmd = &weft_cmd_tune;
-    for (int i = 1; i < argc; i++) {
-        int taken = weft_cli_device_option(cmd, argc, argv, &i, &o->device, 0);
-        if (taken > 0)
-            return taken;
-        if (taken == 0)
-            continue;
-        if (weft_cli_option(argc, argv, &i, "--budget", &value)) {
-            char *end = NULL;
-            o->budget = value ? strtod(value, &end) : -1;
-            if (!value || end == value || *end || !isfinite(o->budget) || o->budget < 0 ||
-                o->budget > 1e6)
-                return weft_cli_usage_error(cmd, "--budget needs seconds from 0 to 1000000");
-        } else if (weft_cli_option(argc, argv, &i, "--export", &value)) {
-            if (!(o->export_path = value))
-                return weft_cli_usage_error(cmd, "--export needs a file name");
-        } else if (weft_cli_option(argc, argv, &i, "--import", &value)) {
-            if (!(o->import_path = value))
-                return weft_cli_usage_error(cmd, "--import needs a file name");
-        } else if (strcmp(argv[i], "--retune") == 0) {
-            o->retune = 1;
-        } else if (argv[i][0] == '-') {
-            return weft_cli_usage_error(cmd, "unknown option '%s'", argv[i]);
-        } else if (o->model) {
-            return weft_cli_usage_error(cmd, "more than one model given");
-        } else {
-            o->model = argv[i];
-        }
+    if (weft_cli_option(argc, argv, i, "--budget", &value)) {
+        char *end = NULL;
+        o->budget = value ? strtod(value, &end) : -1;
+        if (!value || end == value || *end || !isfinite(o->budget) || o->budget < 0 ||
+            o->budget > 1e6)
+            return weft_cli_usage_error(cmd, "--budget needs seconds from 0 to 1000000");
+    } else if (strcmp(argv[*i], "--retune") == 0) {
+        o->retune = 1;
+    } else {
+        int taken = weft_cli_value_option(cmd, argc, argv, i, "--export", "a file name",
+                                          &o->export_path);
+        if (taken < 0)
+            taken = weft_cli_value_option(cmd, argc, argv, i, "--import", "a file name",
+                                          &o->import_path);
+        return taken;
     }
-    if (!o->model && !o->export_path && !o->import_path)
-        return weft_cli_usage_error(cmd, "no model given");
-    return -1;
+    return 0;
 }
 
 static void print_node(const weft_tune_node *n)
@@ -102,7 +90,7 @@ static weft_status tune_model(weft_context *ctx, const tune_opts *o)
     weft_tuning table = {0};
     weft_tune_report report = {0};
     /* The graph as a session sees it: the keys are of fused nodes. */
-    weft_status st = weft_cli_load_model(o->model, &g);
+    weft_status st = weft_cli_load_model(o->args.model, &g);
     if (st == WEFT_OK)
         st = weft_graph_clone(g, &simple);
     if (st == WEFT_OK)
@@ -134,22 +122,23 @@ static weft_status tune_model(weft_context *ctx, const tune_opts *o)
 static int run(int argc, char **argv)
 {
     tune_opts o = {.budget = 60};
-    int rc = parse_args(argc, argv, &o);
+    /* --export and --import alone need no model. */
+    int rc = weft_cli_model_args_parse(&weft_cmd_tune, argc, argv, WEFT_CLI_ARGS_MODEL_OPTIONAL,
+                                       own_option, &o, &o.args);
+    if (rc < 0 && !o.args.model && !o.export_path && !o.import_path)
+        rc = weft_cli_usage_error(&weft_cmd_tune, "no model given");
     if (rc >= 0)
         return rc;
     weft_context *ctx = NULL;
-    weft_status st = weft_cli_context(o.device, 0, &ctx);
-    if (st == WEFT_OK) {
-        char device[512];
-        weft_cli_device_name(ctx, device, sizeof device);
-        printf("device: %s\n", device);
-    }
+    weft_status st = weft_cli_context(o.args.device, 0, &ctx);
+    if (st == WEFT_OK)
+        weft_cli_print_device(ctx);
     if (st == WEFT_OK && o.import_path) {
         st = weft_tuning_import(ctx, 0, o.import_path);
         if (st == WEFT_OK)
             printf("imported '%s' into the tuning cache\n", o.import_path);
     }
-    if (st == WEFT_OK && o.model)
+    if (st == WEFT_OK && o.args.model)
         st = tune_model(ctx, &o);
     if (st == WEFT_OK && o.export_path) {
         st = weft_tuning_export(ctx, 0, o.export_path);

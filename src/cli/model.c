@@ -31,6 +31,14 @@ int weft_cli_option(int argc, char **argv, int *i, const char *name, const char 
     return 1;
 }
 
+int weft_cli_value_option(const weft_cli_command *cmd, int argc, char **argv, int *i,
+                          const char *name, const char *what, const char **value)
+{
+    if (!weft_cli_option(argc, argv, i, name, value))
+        return -1;
+    return *value ? 0 : weft_cli_usage_error(cmd, "%s needs %s", name, what);
+}
+
 int weft_cli_parse_int(const char *text, long min, long max, long *out)
 {
     if (!text || !*text)
@@ -81,13 +89,65 @@ int weft_cli_device_option(const weft_cli_command *cmd, int argc, char **argv, i
         *device = value;
         return 0;
     }
-    if (bundle && weft_cli_option(argc, argv, i, "--bundle", &value)) {
-        if (!value)
-            return weft_cli_usage_error(cmd, "--bundle needs a file");
+    int taken = bundle ? weft_cli_value_option(cmd, argc, argv, i, "--bundle", "a file", &value)
+                       : -1;
+    if (taken == 0)
         weft_cli_set_bundle(value);
-        return 0;
+    return taken;
+}
+
+/* "--input NAME=FILE", as weft_cli_device_option returns. */
+static int input_option(const weft_cli_command *cmd, int argc, char **argv, int *i,
+                        weft_cli_model_args *args)
+{
+    const char *value;
+    int taken = weft_cli_value_option(cmd, argc, argv, i, "--input", "NAME=FILE", &value);
+    if (taken == 0)
+        args->specs[args->spec_count++] = (char *)value;
+    return taken;
+}
+
+int weft_cli_model_args_parse(const weft_cli_command *cmd, int argc, char **argv, unsigned flags,
+                              weft_cli_own_option own, void *opts, weft_cli_model_args *args)
+{
+    *args = (weft_cli_model_args){0};
+    int inputs = (flags & WEFT_CLI_ARGS_INPUTS) != 0;
+    /* Every argument could be an input: one slot each is enough. */
+    if (inputs && !(args->specs = calloc((size_t)argc, sizeof *args->specs))) {
+        fprintf(stderr, "weft: out of memory\n");
+        return WEFT_EXIT_FAILURE;
     }
-    return -1;
+    int rc = -1;
+    for (int i = 1; i < argc && rc < 0; i++) {
+        int taken = weft_cli_device_option(cmd, argc, argv, &i, &args->device,
+                                           (flags & WEFT_CLI_ARGS_BUNDLE) != 0);
+        if (taken < 0 && inputs)
+            taken = input_option(cmd, argc, argv, &i, args);
+        if (taken < 0 && own)
+            taken = own(cmd, argc, argv, &i, opts);
+        if (taken > 0)
+            rc = taken;
+        else if (taken == 0)
+            continue;
+        else if (argv[i][0] == '-')
+            rc = weft_cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        else if (args->model)
+            rc = weft_cli_usage_error(cmd, "more than one model given");
+        else
+            args->model = argv[i];
+    }
+    if (rc < 0 && !args->model && !(flags & WEFT_CLI_ARGS_MODEL_OPTIONAL))
+        rc = weft_cli_usage_error(cmd, "no model given");
+    if (rc >= 0)
+        weft_cli_model_args_free(args);
+    return rc;
+}
+
+void weft_cli_model_args_free(weft_cli_model_args *args)
+{
+    free(args->specs);
+    args->specs = NULL;
+    args->spec_count = 0;
 }
 
 weft_status weft_cli_context(const char *device, int profiling, weft_context **ctx)
@@ -116,6 +176,13 @@ void weft_cli_device_name(weft_context *ctx, char *buf, size_t cap)
         snprintf(buf + at, cap - at, "%s; device %zu: %s (%s)", d == 1 ? " as device 0" : "", d,
                  info.name, weft_device_type_name(info.type));
     }
+}
+
+void weft_cli_print_device(weft_context *ctx)
+{
+    char name[512];
+    weft_cli_device_name(ctx, name, sizeof name);
+    printf("device: %s\n", name);
 }
 
 const weft_node *weft_cli_find_node(const weft_graph *g, const char *name)

@@ -18,6 +18,11 @@
  * *value is then the value, or NULL when it is missing (a usage error).
  * *i is advanced past a separate value. */
 int weft_cli_option(int argc, char **argv, int *i, const char *name, const char **value);
+/* Option `name` whose value is required, into *value: -1 when argv[*i] is
+ * not `name`, 0 when it was taken, else the exit status of the usage error
+ * "NAME needs WHAT". */
+int weft_cli_value_option(const weft_cli_command *cmd, int argc, char **argv, int *i,
+                          const char *name, const char *what, const char **value);
 /* The device options the model commands share: "--device SEL" and its
  * synonym "--devices LIST" (into *device), and with `bundle` set
  * "--bundle FILE" (weft_cli_set_bundle). -1 when argv[*i] is none of
@@ -26,6 +31,35 @@ int weft_cli_device_option(const weft_cli_command *cmd, int argc, char **argv, i
                            const char **device, int bundle);
 /* A decimal integer in [min, max]; 0 when `text` is not one. */
 int weft_cli_parse_int(const char *text, long min, long max, long *out);
+
+/* What the model commands take besides their own options: one model, the
+ * device options and, where a command reads inputs, "--input NAME=FILE"
+ * (spec_count of them in specs). */
+typedef struct weft_cli_model_args {
+    const char *model, *device;
+    char **specs;
+    size_t spec_count;
+} weft_cli_model_args;
+
+enum {
+    WEFT_CLI_ARGS_BUNDLE = 1,         /* "--bundle FILE" too */
+    WEFT_CLI_ARGS_INPUTS = 2,         /* "--input NAME=FILE ..." too */
+    WEFT_CLI_ARGS_MODEL_OPTIONAL = 4, /* no model is no error: the command decides */
+};
+
+/* A command's own options: -1 when argv[*i] is none of them, 0 when it was
+ * taken, else the exit status of the usage error (as weft_cli_device_option). */
+typedef int (*weft_cli_own_option)(const weft_cli_command *cmd, int argc, char **argv, int *i,
+                                   void *opts);
+
+/* Parses argv[1..] of a model command: the shared options of `flags`, the
+ * command's `own` (NULL: none; it gets `opts`), and the model; anything
+ * else is a usage error. -1 when all was taken (then, with
+ * WEFT_CLI_ARGS_INPUTS, release args with weft_cli_model_args_free), else
+ * the exit status of the error. */
+int weft_cli_model_args_parse(const weft_cli_command *cmd, int argc, char **argv, unsigned flags,
+                              weft_cli_own_option own, void *opts, weft_cli_model_args *args);
+void weft_cli_model_args_free(weft_cli_model_args *args);
 
 /* ---- Models ---------------------------------------------------------------- */
 
@@ -38,6 +72,8 @@ weft_status weft_cli_context(const char *device, int profiling, weft_context **c
 void weft_cli_set_bundle(const char *path);
 /* "NAME (TYPE, PLATFORM)" of the context's device. */
 void weft_cli_device_name(weft_context *ctx, char *buf, size_t cap);
+/* The line "device: NAME (TYPE, PLATFORM)" on stdout. */
+void weft_cli_print_device(weft_context *ctx);
 
 /* The node named `name`, or NULL. */
 const weft_node *weft_cli_find_node(const weft_graph *g, const char *name);
