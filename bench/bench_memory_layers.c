@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "core/random.h"
 #include "weft.h"
 
@@ -47,41 +47,6 @@ static const layer layers[] = {
     {"segnet", "instance norm", INORM, "InstanceNormalization", 1, 64, 112, 112, 0, 0, 0, 0, 0},
     {"segnet", "group norm 32", GNORM, "GroupNormalization", 1, 64, 112, 112, 0, 0, 0, 0, 32},
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* memcpy bandwidth, read + write, best of several 64 MiB copies. */
-static double copy_bandwidth(void)
-{
-    size_t n = (size_t)64 << 20;
-    char *a = malloc(n), *b = malloc(n);
-    memset(a, 1, n);
-    memset(b, 2, n);
-    double best = 0;
-    for (int r = 0; r < 7; r++) {
-        double t = now_s();
-        memcpy(b, a, n);
-        t = now_s() - t;
-        if (2.0 * (double)n / t / 1e9 > best)
-            best = 2.0 * (double)n / t / 1e9;
-    }
-    volatile char sink = b[n / 3];
-    (void)sink;
-    free(a);
-    free(b);
-    return best;
-}
 
 static void pool_attrs(weft_attrs *a, const layer *l)
 {
@@ -186,17 +151,9 @@ static weft_status build_unpool(const layer *l, weft_graph *g, const char **time
 
 int main(int argc, char **argv)
 {
-    int runs = 9;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
-            runs = atoi(argv[++i]);
-        else {
-            fprintf(stderr, "usage: bench_memory_layers [--runs N]\n");
-            return 2;
-        }
-    }
-    if (runs < 1 || runs > 99)
-        runs = 9;
+    int runs;
+    if (bench_parse_runs(argc, argv, "bench_memory_layers", 9, 99, &runs) != 0)
+        return 2;
     weft_context_options o;
     weft_context_options_defaults(&o);
     o.profiling = 1;
@@ -207,7 +164,7 @@ int main(int argc, char **argv)
     }
     weft_device_info info;
     weft_context_device_info(ctx, 0, &info);
-    double copy = copy_bandwidth();
+    double copy = bench_copy_bandwidth(7);
     printf("device: %s; copy bandwidth %.1f GB/s (memcpy of 64 MiB, read + write, best of 7)\n",
            info.name, copy);
     printf("kernel time from OpenCL profiling, median of %d runs; bytes = inputs + outputs once\n\n",
@@ -264,7 +221,7 @@ int main(int argc, char **argv)
         if (l->kind == UNPOOL)
             bytes = 4 * elems + 8 * elems + (double)out[0].size_bytes; /* x, indices, y */
         if (st == WEFT_OK) {
-            qsort(t, (size_t)runs, sizeof *t, cmp);
+            qsort(t, (size_t)runs, sizeof *t, bench_cmp_double);
             double ms = t[runs / 2], gbs = bytes / (ms / 1e3) / 1e9;
             char shape[48];
             snprintf(shape, sizeof shape, "%lldx%lldx%lldx%lld", (long long)l->n, (long long)l->c,

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "core/random.h"
 #include "ops/op.h"
 #include "weft.h"
@@ -42,47 +42,12 @@ static const bench_case cases[] = {
     {.op = "DepthToSpace", .inputs = 1, .rank = {4}, .dims = {ACT}, .attr = "blocksize", .values = {2}, .count = -1},
 };
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static size_t numel(int rank, const int64_t *d)
 {
     size_t n = 1;
     for (int i = 0; i < rank; i++)
         n *= (size_t)d[i];
     return n;
-}
-
-/* Copy bandwidth of this machine in GB/s (read + write), the peer figure. */
-static double copy_bandwidth(void)
-{
-    size_t n = (size_t)64 << 20;
-    char *a = malloc(n), *b = malloc(n);
-    memset(a, 1, n);
-    memset(b, 2, n);
-    double best = 0;
-    for (int r = 0; r < 5; r++) {
-        double t = now_ms();
-        memcpy(b, a, n);
-        double s = (now_ms() - t) / 1e3;
-        if (2.0 * n / s / 1e9 > best)
-            best = 2.0 * n / s / 1e9;
-    }
-    volatile char sink = b[n / 2];
-    (void)sink;
-    free(a);
-    free(b);
-    return best;
 }
 
 static int run_case(weft_context *ctx, const bench_case *c, const char *impl, int runs,
@@ -132,13 +97,13 @@ static int run_case(weft_context *ctx, const bench_case *c, const char *impl, in
     }
     double t[64];
     for (int r = 0; r < runs + 2 && st == WEFT_OK; r++) {
-        double t0 = now_ms();
+        double t0 = bench_now_s();
         st = weft_session_run(s, feeds, (size_t)c->inputs, outs, (size_t)nout);
         if (r >= 2)
-            t[r - 2] = now_ms() - t0; /* two warm-up runs */
+            t[r - 2] = (bench_now_s() - t0) * 1e3; /* ms; two warm-up runs */
     }
     if (st == WEFT_OK) {
-        qsort(t, (size_t)runs, sizeof *t, cmp);
+        qsort(t, (size_t)runs, sizeof *t, bench_cmp_double);
         *ms = t[runs / 2];
         *gbs = (double)bytes / (*ms / 1e3) / 1e9;
     } else {
@@ -155,17 +120,9 @@ static int run_case(weft_context *ctx, const bench_case *c, const char *impl, in
 
 int main(int argc, char **argv)
 {
-    int runs = 15;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
-            runs = atoi(argv[++i]);
-        else {
-            fprintf(stderr, "usage: bench_ops [--runs N]\n");
-            return 2;
-        }
-    }
-    if (runs < 1 || runs > 64)
-        runs = 15;
+    int runs;
+    if (bench_parse_runs(argc, argv, "bench_ops", 15, 64, &runs) != 0)
+        return 2;
     weft_context *ctx;
     if (weft_context_create(NULL, &ctx) != WEFT_OK) {
         fprintf(stderr, "bench_ops: %s\n", weft_last_error());
@@ -173,7 +130,7 @@ int main(int argc, char **argv)
     }
     weft_device_info info;
     weft_context_device_info(ctx, 0, &info);
-    double copy = copy_bandwidth();
+    double copy = bench_copy_bandwidth(5);
     printf("device: %s; host copy bandwidth %.1f GB/s (memcpy, read + write)\n", info.name, copy);
     printf("median of %d runs, end to end (upload, kernels, download)\n\n", runs);
     printf("%-14s %-16s %-22s %10s %8s %8s\n", "impl", "op", "input", "ms", "GB/s", "of copy");

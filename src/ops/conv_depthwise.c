@@ -44,10 +44,10 @@ static int dw_supports(const weft_graph *g, const weft_node *n, const weft_devic
     if (!conv_supports_common(g, n, &geo, why, cap))
         return 0;
     if (geo.transpose || geo.group != geo.c || geo.m != geo.c)
-        return conv_refuse(why, cap, "not depthwise (group %lld, C %lld, M %lld)",
+        return weft_op_refuse(why, cap, "not depthwise (group %lld, C %lld, M %lld)",
                            (long long)geo.group, (long long)geo.c, (long long)geo.m);
     if (geo.epi.residual)
-        return conv_refuse(why, cap, "no fused residual (input 3) in the depthwise kernel yet");
+        return weft_op_refuse(why, cap, "no fused residual (input 3) in the depthwise kernel yet");
     return 1;
 }
 

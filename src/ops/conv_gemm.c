@@ -87,19 +87,19 @@ static int gemm_supports(const weft_graph *g, const weft_node *n, const weft_dev
         !weft_gemm_backend_available(backend, d, why, cap))
         return 0;
     if (geo.transpose)
-        return conv_refuse(why, cap, "not a Conv");
+        return weft_op_refuse(why, cap, "not a Conv");
     if (one_by_one && !is_1x1(&geo))
-        return conv_refuse(why, cap, "not a 1x1 kernel with stride 1 and no padding");
+        return weft_op_refuse(why, cap, "not a 1x1 kernel with stride 1 and no padding");
     if (geo.group > 1 && geo.has_bias)
-        return conv_refuse(why, cap, "groups with a bias (the GEMM's bias is per product)");
+        return weft_op_refuse(why, cap, "groups with a bias (the GEMM's bias is per product)");
     if (!one_by_one && col_elements(&geo) > (double)INT32_MAX)
-        return conv_refuse(why, cap, "the column matrix would exceed 2^31 - 1 elements");
+        return weft_op_refuse(why, cap, "the column matrix would exceed 2^31 - 1 elements");
     /* The engine's own size limits (see check_desc in gemm.c). */
     weft_gemm_desc desc;
     conv_desc(&geo, one_by_one, backend, &desc);
     if ((double)(desc.m + 8) * (double)desc.k > INT32_MAX ||
         (double)(desc.n + 64) * (double)desc.k > INT32_MAX)
-        return conv_refuse(why, cap, "the GEMM would exceed 2^31 - 1 elements");
+        return weft_op_refuse(why, cap, "the GEMM would exceed 2^31 - 1 elements");
     return 1;
 }
 

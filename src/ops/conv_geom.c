@@ -2,22 +2,12 @@
  * Conv and ConvTranspose geometry for the kernels (see conv_geom.h).
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "graph/infer_util.h"
 #include "ops/conv_geom.h"
 #include "ops/gemm_engine.h"
-
-int conv_refuse(char *why, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-    return 0;
-}
 
 int conv_cpu_class(const weft_device_info *d)
 {
@@ -62,7 +52,7 @@ static int read_residual(const weft_graph *g, const weft_node *n, const weft_sha
     if (!r)
         return 1;
     if (r->dtype != WEFT_FLOAT32 || !r->shape_known || !weft_shape_equal(&r->shape, ys))
-        return conv_refuse(why, cap, "the fused residual (input 3) must be float32 of Y's shape %s",
+        return weft_op_refuse(why, cap, "the fused residual (input 3) must be float32 of Y's shape %s",
                            weft_shape_str(ys).s);
     e->residual = 1;
     return 1;
@@ -95,10 +85,10 @@ int conv_geom_read(const weft_graph *g, const weft_node *n, conv_geom *geo, char
     const weft_value *x = weft_node_input(g, n, 0), *wt = weft_node_input(g, n, 1);
     const weft_value *y = weft_node_output(g, n, 0);
     if (!x || !wt || !y || !x->shape_known || !wt->shape_known || !y->shape_known)
-        return conv_refuse(why, cap, "the shapes of X, W and Y must be known");
+        return weft_op_refuse(why, cap, "the shapes of X, W and Y must be known");
     const weft_shape *xs = &x->shape, *ws = &wt->shape, *ys = &y->shape;
     if (xs->rank < 3 || xs->rank > 5 || ws->rank != xs->rank || ys->rank != xs->rank)
-        return conv_refuse(why, cap, "X %s, W %s and Y %s need N, C and 1 to 3 spatial axes",
+        return weft_op_refuse(why, cap, "X %s, W %s and Y %s need N, C and 1 to 3 spatial axes",
                            weft_shape_str(xs).s, weft_shape_str(ws).s, weft_shape_str(ys).s);
     geo->transpose = strcmp(n->op, "ConvTranspose") == 0;
     geo->spatial = xs->rank - 2;
@@ -110,11 +100,11 @@ int conv_geom_read(const weft_graph *g, const weft_node *n, conv_geom *geo, char
     /* Validated graphs have these right; a node that was not validated is
      * refused here rather than reported. */
     if (group < 1 || group > INFER_ATTR_MAX || xs->dims[1] % group != 0)
-        return conv_refuse(why, cap, "attribute 'group' does not divide the channels");
+        return weft_op_refuse(why, cap, "attribute 'group' does not divide the channels");
     for (int i = 0; i < geo->spatial; i++)
         w.kernel[i] = ws->dims[2 + i];
     if (infer_window_attrs(n, 1, &w) != WEFT_OK)
-        return conv_refuse(why, cap, "malformed window attributes: %s", weft_last_error());
+        return weft_op_refuse(why, cap, "malformed window attributes: %s", weft_last_error());
     geo->n = xs->dims[0];
     geo->c = xs->dims[1];
     geo->group = group;
@@ -123,7 +113,7 @@ int conv_geom_read(const weft_graph *g, const weft_node *n, conv_geom *geo, char
     geo->m = geo->mg * group;
     if ((geo->transpose ? ws->dims[0] != geo->c : ws->dims[1] != geo->cg) ||
         ys->dims[0] != geo->n || ys->dims[1] != geo->m)
-        return conv_refuse(why, cap, "W %s does not fit X %s and Y %s with %lld groups",
+        return weft_op_refuse(why, cap, "W %s does not fit X %s and Y %s with %lld groups",
                            weft_shape_str(ws).s, weft_shape_str(xs).s, weft_shape_str(ys).s,
                            (long long)group);
     const int64_t *os = NULL;
@@ -134,7 +124,7 @@ int conv_geom_read(const weft_graph *g, const weft_node *n, conv_geom *geo, char
             infer_attr_ints_fixed(n, "output_padding", (size_t)geo->spatial, "", 0, 0,
                                   INFER_ATTR_MAX, out_pad, NULL) != WEFT_OK ||
             (os && os_count != (size_t)geo->spatial && os_count != (size_t)geo->spatial + 2))
-            return conv_refuse(why, cap, "malformed 'output_shape' or 'output_padding'");
+            return weft_op_refuse(why, cap, "malformed 'output_shape' or 'output_padding'");
         if (os)
             os += os_count - (size_t)geo->spatial;
     }
@@ -155,7 +145,7 @@ int conv_geom_read(const weft_graph *g, const weft_node *n, conv_geom *geo, char
             transpose_axis(&w, i, in, out_pad[i], os, &out, &begin);
         } else {
             if (infer_window_out(n, &w, i, in, 0, &out) != WEFT_OK)
-                return conv_refuse(why, cap, "%s", weft_last_error());
+                return weft_op_refuse(why, cap, "%s", weft_last_error());
             if (w.auto_pad == INFER_PAD_SAME_UPPER || w.auto_pad == INFER_PAD_SAME_LOWER) {
                 /* the least total padding giving ceil(in / s) outputs, the
                  * odd one at the end (UPPER) or at the beginning (LOWER) */
@@ -172,16 +162,16 @@ int conv_geom_read(const weft_graph *g, const weft_node *n, conv_geom *geo, char
         geo->out[v] = out;
         geo->pad[v] = begin;
         if (out != ys->dims[2 + i])
-            return conv_refuse(why, cap, "output shape %s disagrees with the window geometry "
+            return weft_op_refuse(why, cap, "output shape %s disagrees with the window geometry "
                                "(%lld on spatial axis %d)",
                                weft_shape_str(ys).s, (long long)out, i);
         if (in > INT32_MAX / 4 || out > INT32_MAX / 4 || dk > INT32_MAX / 4 ||
             begin > INT32_MAX / 4 || begin < -(INT32_MAX / 4) || out * w.strides[i] > INT32_MAX / 4)
-            return conv_refuse(why, cap, "extents above 2^29 on spatial axis %d", i);
+            return weft_op_refuse(why, cap, "extents above 2^29 on spatial axis %d", i);
     }
     int64_t xe = weft_shape_numel(xs), we = weft_shape_numel(ws), ye = weft_shape_numel(ys);
     if (xe < 0 || xe > INT32_MAX || we < 0 || we > INT32_MAX || ye < 0 || ye > INT32_MAX)
-        return conv_refuse(why, cap, "tensors above 2^31 - 1 elements");
+        return weft_op_refuse(why, cap, "tensors above 2^31 - 1 elements");
     return read_epilogue(n, &geo->epi, why, cap) && read_residual(g, n, ys, &geo->epi, why, cap);
 }
 
@@ -231,9 +221,9 @@ int conv_supports_common(const weft_graph *g, const weft_node *n, conv_geom *geo
     const weft_value *b = weft_node_input(g, n, 2), *y = weft_node_output(g, n, 0);
     if (!x || !wt || !y || x->dtype != WEFT_FLOAT32 || wt->dtype != WEFT_FLOAT32 ||
         (b && b->dtype != WEFT_FLOAT32))
-        return conv_refuse(why, cap, "only float32 X, W and B are supported");
+        return weft_op_refuse(why, cap, "only float32 X, W and B are supported");
     if (wt->kind != WEFT_VALUE_CONSTANT || !wt->data || (b && (b->kind != WEFT_VALUE_CONSTANT ||
                                                                !b->data)))
-        return conv_refuse(why, cap, "W and B must be constants (they are packed once)");
+        return weft_op_refuse(why, cap, "W and B must be constants (they are packed once)");
     return conv_geom_read(g, n, geo, why, cap);
 }

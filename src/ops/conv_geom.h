@@ -108,8 +108,6 @@ int conv_supports_common(const weft_graph *g, const weft_node *n, conv_geom *geo
  * host-only: no conv implementation reads W on the device). */
 weft_status conv_prepare_state(weft_prepare *p, size_t size, size_t geo_offset);
 
-/* Writes why (printf-style); returns 0, for `return conv_refuse(...)`. */
-int conv_refuse(char *why, size_t cap, const char *fmt, ...) WEFT_PRINTF(3, 4);
 
 /* The device class the tile tables key on: 1 for CPU-class devices
  * (large per-work-item register tiles, no local memory), 0 otherwise. */

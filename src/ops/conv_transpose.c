@@ -47,15 +47,15 @@ static int ct_supports(const weft_graph *g, const weft_node *n, const weft_devic
     if (!conv_supports_common(g, n, &geo, why, cap))
         return 0;
     if (!geo.transpose)
-        return conv_refuse(why, cap, "not a ConvTranspose");
+        return weft_op_refuse(why, cap, "not a ConvTranspose");
     if (geo.epi.residual)
-        return conv_refuse(why, cap, "no fused residual (input 3) in the transposed kernel");
+        return weft_op_refuse(why, cap, "no fused residual (input 3) in the transposed kernel");
     int64_t mt = (geo.mg + pick_kt(geo.mg) - 1) / pick_kt(geo.mg), jt;
     double items = ct_items(&geo, mt, pick_vw(&geo), &jt);
     double packed = (double)geo.group * (double)mt * (double)geo.cg *
                     (double)conv_geom_taps(&geo) * pick_kt(geo.mg);
     if (items > INT32_MAX || packed > INT32_MAX)
-        return conv_refuse(why, cap, "more than 2^31 - 1 work-items or packed weights");
+        return weft_op_refuse(why, cap, "more than 2^31 - 1 work-items or packed weights");
     return 1;
 }
 

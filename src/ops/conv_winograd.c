@@ -89,21 +89,21 @@ static int wino_supports(const weft_graph *g, const weft_node *n, const weft_dev
     if (!conv_supports_common(g, n, &geo, why, cap))
         return 0;
     if (geo.transpose)
-        return conv_refuse(why, cap, "not a Conv");
+        return weft_op_refuse(why, cap, "not a Conv");
     if (geo.spatial != 2)
-        return conv_refuse(why, cap, "Winograd runs 2-D convolutions only (%d spatial axes)",
+        return weft_op_refuse(why, cap, "Winograd runs 2-D convolutions only (%d spatial axes)",
                            geo.spatial);
     if (geo.k[1] != 3 || geo.k[2] != 3)
-        return conv_refuse(why, cap, "kernel %lldx%lld, Winograd F(%lldx%lld, 3x3) needs 3x3",
+        return weft_op_refuse(why, cap, "kernel %lldx%lld, Winograd F(%lldx%lld, 3x3) needs 3x3",
                            (long long)geo.k[1], (long long)geo.k[2], (long long)m, (long long)m);
     if (geo.s[1] != 1 || geo.s[2] != 1)
-        return conv_refuse(why, cap, "stride %lldx%lld, Winograd needs stride 1",
+        return weft_op_refuse(why, cap, "stride %lldx%lld, Winograd needs stride 1",
                            (long long)geo.s[1], (long long)geo.s[2]);
     if (geo.d[1] != 1 || geo.d[2] != 1)
-        return conv_refuse(why, cap, "dilation %lldx%lld, Winograd needs dilation 1",
+        return weft_op_refuse(why, cap, "dilation %lldx%lld, Winograd needs dilation 1",
                            (long long)geo.d[1], (long long)geo.d[2]);
     if (geo.group != 1)
-        return conv_refuse(why, cap, "%lld groups, Winograd needs one", (long long)geo.group);
+        return weft_op_refuse(why, cap, "%lld groups, Winograd needs one", (long long)geo.group);
     wino_dims w;
     dims_of(&geo, m, &w);
     weft_gemm_desc desc;
@@ -112,7 +112,7 @@ static int wino_supports(const weft_graph *g, const weft_node *n, const weft_dev
     if (w.v + w.mm > (double)INT32_MAX ||
         (double)(desc.m + 64) * (double)desc.k * (double)desc.batch[0] > INT32_MAX ||
         (double)(desc.n + 64) * (double)desc.k > INT32_MAX)
-        return conv_refuse(why, cap, "the transformed tensors would exceed 2^31 - 1 elements");
+        return weft_op_refuse(why, cap, "the transformed tensors would exceed 2^31 - 1 elements");
     return 1;
 }
 

@@ -29,12 +29,6 @@ typedef struct mm_state {
 
 static const char *const dense_ops[] = {"Gemm", "MatMul", NULL};
 
-static int refuse(char *why, size_t cap, const char *text)
-{
-    snprintf(why, cap, "%s", text);
-    return 0;
-}
-
 static int fits(const weft_value *v)
 {
     return v && weft_shape_numel(&v->shape) >= 0 && weft_shape_numel(&v->shape) <= INT32_MAX;
@@ -62,15 +56,15 @@ static int dense_supports(const weft_graph *g, const weft_node *n, const weft_de
         if (i == 2 && !v)
             continue;
         if (!v || v->dtype != WEFT_FLOAT32)
-            return refuse(why, cap, "only float32 inputs are supported");
+            return weft_op_refuse(why, cap, "only float32 inputs are supported");
         if (!fits(v))
-            return refuse(why, cap, "an input has more than 2^31 - 1 elements");
+            return weft_op_refuse(why, cap, "an input has more than 2^31 - 1 elements");
     }
     const weft_value *y = weft_node_output(g, n, 0);
     if (!y || !fits(y))
-        return refuse(why, cap, "the output has more than 2^31 - 1 elements");
+        return weft_op_refuse(why, cap, "the output has more than 2^31 - 1 elements");
     if (weft_shape_numel(&y->shape) == 0)
-        return refuse(why, cap, "an empty output");
+        return weft_op_refuse(why, cap, "an empty output");
     const weft_value *a = weft_node_input(g, n, 0);
     int64_t k = a->shape.rank ? a->shape.dims[a->shape.rank - 1] : 0;
     if (strcmp(n->op, "Gemm") == 0) {
@@ -79,7 +73,7 @@ static int dense_supports(const weft_graph *g, const weft_node *n, const weft_de
         k = a->shape.rank == 2 ? a->shape.dims[ta ? 0 : 1] : 0;
     }
     if (k <= 0)
-        return refuse(why, cap, "an empty inner dimension K");
+        return weft_op_refuse(why, cap, "an empty inner dimension K");
     return 1;
 }
 

@@ -19,7 +19,6 @@
  * Indices are 32-bit on the device: tensors above 2^31 - 1 elements are
  * refused.
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,17 +31,6 @@
 #define MAX_VIEW 8  /* gather ranks: Transpose up to WEFT_MAX_RANK, depth/space 6 */
 
 /* ---- Shared helpers -------------------------------------------------------- */
-
-/* Writes why the node is not supported; returns 0 for `return refuse(...)`. */
-static int refuse(char *why, size_t cap, const char *fmt, ...) WEFT_PRINTF(3, 4);
-static int refuse(char *why, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-    return 0;
-}
 
 static int fits_int32(int64_t v)
 {
@@ -64,8 +52,8 @@ static int check_tensors(const weft_graph *g, const weft_node *n, size_t data_in
         if (!v)
             continue;
         if (v->dtype != WEFT_FLOAT32 && v->dtype != WEFT_INT64)
-            return refuse(why, cap, "%s '%s' is %s; float32 and int64 are supported",
-                          is_in ? "input" : "output", v->name, weft_dtype_name(v->dtype));
+            return weft_op_refuse(why, cap, "%s '%s' is %s; float32 and int64 are supported",
+                                  is_in ? "input" : "output", v->name, weft_dtype_name(v->dtype));
         /* Zero dims left out: offsets of empty tensors are computed too. */
         int64_t numel = 1;
         for (int d = 0; d < v->shape.rank && numel <= INT32_MAX; d++) {
@@ -73,8 +61,8 @@ static int check_tensors(const weft_graph *g, const weft_node *n, size_t data_in
             numel = dim > INT32_MAX ? dim : numel * (dim > 0 ? dim : 1);
         }
         if (numel > INT32_MAX)
-            return refuse(why, cap, "%s '%s' has more than 2^31 - 1 elements",
-                          is_in ? "input" : "output", v->name);
+            return weft_op_refuse(why, cap, "%s '%s' has more than 2^31 - 1 elements",
+                                  is_in ? "input" : "output", v->name);
     }
     return 1;
 }
@@ -84,7 +72,7 @@ static int all_outputs(const weft_graph *g, const weft_node *n, char *why, size_
 {
     for (size_t k = 0; k < n->output_count; k++)
         if (!weft_node_output(g, n, k))
-            return refuse(why, cap, "output %zu is unused; weft needs every output", k);
+            return weft_op_refuse(why, cap, "output %zu is unused; weft needs every output", k);
     return 1;
 }
 
@@ -181,29 +169,30 @@ static int blocks_geometry(const weft_graph *g, const weft_node *n, int *axis, c
     size_t count = concat ? n->input_count : n->output_count;
     int64_t a;
     if (concat && !weft_node_attr(n, "axis"))
-        return refuse(why, cap, "attribute 'axis' is required");
+        return weft_op_refuse(why, cap, "attribute 'axis' is required");
     if (!concat && !all_outputs(g, n, why, cap))
         return 0;
     if (weft_node_attr_int(n, "axis", 0, &a) != WEFT_OK)
-        return refuse(why, cap, "attribute 'axis' is not an int");
+        return weft_op_refuse(why, cap, "attribute 'axis' is not an int");
     if (weft_params_axis(n, "attribute 'axis'", a, whole->shape.rank, axis, why, cap) != WEFT_OK)
         return 0;
     int64_t total = 0;
     for (size_t k = 0; k < count; k++) {
         const weft_value *v = concat ? weft_node_input(g, n, k) : weft_node_output(g, n, k);
         if (!v)
-            return refuse(why, cap, "%s %zu is absent", piece, k);
+            return weft_op_refuse(why, cap, "%s %zu is absent", piece, k);
         int differs = v->shape.rank != whole->shape.rank || v->dtype != whole->dtype;
         for (int d = 0; d < whole->shape.rank && !differs; d++)
             differs = d != *axis && v->shape.dims[d] != whole->shape.dims[d];
         if (differs)
-            return refuse(why, cap, "%s %zu ('%s') does not match the %s", piece, k, v->name,
-                          whole_is);
+            return weft_op_refuse(why, cap, "%s %zu ('%s') does not match the %s", piece, k,
+                                  v->name, whole_is);
         total += v->shape.dims[*axis];
     }
     if (total != whole->shape.dims[*axis])
-        return refuse(why, cap, "the %ss add up to %lld along axis %d, the %s has %lld", piece,
-                      (long long)total, *axis, whole_is, (long long)whole->shape.dims[*axis]);
+        return weft_op_refuse(why, cap, "the %ss add up to %lld along axis %d, the %s has %lld",
+                              piece, (long long)total, *axis, whole_is,
+                              (long long)whole->shape.dims[*axis]);
     return 1;
 }
 
@@ -304,8 +293,8 @@ static int slice_geometry(const weft_graph *g, const weft_node *n, view *v, char
     v->base = 0;
     for (int i = 0; i < x->rank; i++) {
         if (sl.count[i] != y->shape.dims[i])
-            return refuse(why, cap, "axis %d takes %lld elements but the output has %lld", i,
-                          (long long)sl.count[i], (long long)y->shape.dims[i]);
+            return weft_op_refuse(why, cap, "axis %d takes %lld elements but the output has %lld",
+                                  i, (long long)sl.count[i], (long long)y->shape.dims[i]);
         v->dims[i] = sl.count[i];
         /* One element or none: the step never applies (and may be huge). */
         v->strides[i] = sl.count[i] > 1 ? sl.step[i] * strides[i] : 0;
@@ -348,14 +337,14 @@ static int space_geometry(const weft_graph *g, const weft_node *n, view *v, char
     int64_t b;
     const char *mode = "DCR";
     if (weft_node_attr_int(n, "blocksize", 0, &b) != WEFT_OK || b < 1 || b > 65536)
-        return refuse(why, cap, "attribute 'blocksize' is missing or out of range");
+        return weft_op_refuse(why, cap, "attribute 'blocksize' is missing or out of range");
     if (to_space && weft_node_attr_string(n, "mode", "DCR", &mode) != WEFT_OK)
-        return refuse(why, cap, "attribute 'mode' is not a string");
+        return weft_op_refuse(why, cap, "attribute 'mode' is not a string");
     int crd = strcmp(mode, "CRD") == 0;
     if (!crd && strcmp(mode, "DCR") != 0)
-        return refuse(why, cap, "attribute 'mode' = \"%s\" is not DCR or CRD", mode);
+        return weft_op_refuse(why, cap, "attribute 'mode' = \"%s\" is not DCR or CRD", mode);
     if (x->shape.rank != 4)
-        return refuse(why, cap, "the input has rank %d, expected NCHW", x->shape.rank);
+        return weft_op_refuse(why, cap, "the input has rank %d, expected NCHW", x->shape.rank);
     int64_t N = x->shape.dims[0], C = x->shape.dims[1], H = x->shape.dims[2],
             W = x->shape.dims[3];
     int64_t HW = H * W;
@@ -363,7 +352,8 @@ static int space_geometry(const weft_graph *g, const weft_node *n, view *v, char
     v->base = 0;
     if (to_space) {
         if (C % (b * b) != 0)
-            return refuse(why, cap, "%lld channels do not divide by blocksize^2", (long long)C);
+            return weft_op_refuse(why, cap, "%lld channels do not divide by blocksize^2",
+                                  (long long)C);
         int64_t Cb = C / (b * b);
         int64_t dims[6] = {N, Cb, H, b, W, b};
         int64_t dcr[6] = {C * HW, HW, W, b * Cb * HW, 1, Cb * HW};
@@ -372,8 +362,9 @@ static int space_geometry(const weft_graph *g, const weft_node *n, view *v, char
         memcpy(v->strides, crd ? crd_s : dcr, sizeof dcr);
     } else {
         if (H % b != 0 || W % b != 0)
-            return refuse(why, cap, "height %lld and width %lld do not divide by blocksize %lld",
-                          (long long)H, (long long)W, (long long)b);
+            return weft_op_refuse(why, cap,
+                                  "height %lld and width %lld do not divide by blocksize %lld",
+                                  (long long)H, (long long)W, (long long)b);
         int64_t dims[6] = {N, b, b, C, H / b, W / b};
         int64_t strides[6] = {C * HW, W, 1, HW, b * W, b};
         memcpy(v->dims, dims, sizeof dims);
@@ -422,10 +413,10 @@ static void view_collapse(view *v)
 static int view_check(const view *v, char *why, size_t cap)
 {
     if (!fits_int32(v->base))
-        return refuse(why, cap, "offsets beyond 32 bits");
+        return weft_op_refuse(why, cap, "offsets beyond 32 bits");
     for (int i = 0; i < v->rank; i++)
         if (!fits_int32(v->dims[i]) || !fits_int32(v->strides[i]))
-            return refuse(why, cap, "offsets beyond 32 bits");
+            return weft_op_refuse(why, cap, "offsets beyond 32 bits");
     return 1;
 }
 
@@ -543,7 +534,7 @@ static int pad_geometry(const weft_graph *g, const weft_node *n, pad_view *pv, c
     const char *mode;
     if (weft_node_attr_string(n, "mode", "constant", &mode) != WEFT_OK ||
         strcmp(mode, "constant") != 0)
-        return refuse(why, cap, "only mode \"constant\" is supported");
+        return weft_op_refuse(why, cap, "only mode \"constant\" is supported");
     weft_pad pad;
     if (weft_params_pad(n, inputs, &pad, why, cap) != WEFT_OK)
         return 0;
@@ -553,8 +544,9 @@ static int pad_geometry(const weft_graph *g, const weft_node *n, pad_view *pv, c
     for (int i = 0; i < x->rank; i++) {
         int64_t in = x->dims[i], out = y->shape.dims[i], begin = pad.begin[i], end = pad.end[i];
         if (!fits_int32(begin) || !fits_int32(end) || pad.out.dims[i] != out)
-            return refuse(why, cap, "pads %lld and %lld on axis %d do not give the output size %lld",
-                          (long long)begin, (long long)end, i, (long long)out);
+            return weft_op_refuse(why, cap,
+                                  "pads %lld and %lld on axis %d do not give the output size %lld",
+                                  (long long)begin, (long long)end, i, (long long)out);
         if (in == 1 && out == 1 && begin == 0)
             continue; /* untouched size-1 dim */
         int r = pv->rank;
@@ -581,7 +573,7 @@ static int pad_geometry(const weft_graph *g, const weft_node *n, pad_view *pv, c
         /* Kernel coordinates run over [-begin, out - begin) in int. */
         int64_t mag = pv->begin[i] < 0 ? -pv->begin[i] : pv->begin[i];
         if (!fits_int32(pv->begin[i]) || !fits_int32(pv->out[i] + mag))
-            return refuse(why, cap, "pads beyond 32-bit offsets");
+            return weft_op_refuse(why, cap, "pads beyond 32-bit offsets");
     }
     return 1;
 }
@@ -610,7 +602,8 @@ static int pad_supports(const weft_graph *g, const weft_node *n, const weft_devi
     pad_view pv;
     const weft_value *x = weft_node_input(g, n, 0), *cv = weft_node_input(g, n, 2);
     if (cv && (cv->dtype != x->dtype || weft_shape_numel(&cv->shape) != 1))
-        return refuse(why, cap, "input 'constant_value' is not one element of the data's type");
+        return weft_op_refuse(why, cap,
+                              "input 'constant_value' is not one element of the data's type");
     return check_tensors(g, n, 1, why, cap) && pad_geometry(g, n, &pv, why, cap);
 }
 

@@ -119,6 +119,29 @@ static double stream_cost(const weft_graph *g, const weft_node *n, double passes
     return x ? (double)weft_shape_numel(&x->shape) * 4.0 * (passes + 1.0) / 10e9 : 0;
 }
 
+static weft_status no_memory(const weft_prepare *p)
+{
+    return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", p->node->name);
+}
+
+/* A zeroed state of `size` bytes, kept in p->state so that release frees
+ * it whatever prepare does next; NULL (the error set) without memory. */
+static void *state_new(weft_prepare *p, size_t size)
+{
+    p->state = calloc(1, size);
+    if (!p->state)
+        no_memory(p);
+    return p->state;
+}
+
+/* Sets a 1-D kernel's `count` arguments and launches n work-items. */
+static weft_status launch_1d(weft_run *r, cl_kernel kernel, const weft_arg *args, size_t count,
+                             size_t n, size_t local)
+{
+    weft_status st = weft_op_set_args(r, kernel, args, count);
+    return st != WEFT_OK ? st : weft_op_launch_1d(r, kernel, n, local);
+}
+
 /* ---- BatchNormalization --------------------------------------------------- */
 
 typedef struct batch_norm_state {
@@ -153,10 +176,9 @@ static weft_status batch_norm_prepare(weft_prepare *p)
     weft_status st = weft_node_attr_float(n, "epsilon", 1e-5f, &eps);
     if (st != WEFT_OK)
         return st;
-    batch_norm_state *s = calloc(1, sizeof *s);
+    batch_norm_state *s = state_new(p, sizeof *s);
     if (!s)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
-    p->state = s;
+        return WEFT_ERR_OUT_OF_MEMORY;
     s->count = (cl_uint)weft_shape_numel(shape);
     s->channels = (cl_uint)shape->dims[1];
     div_magic(dims_product(shape, 2, shape->rank), s->inner_magic);
@@ -170,7 +192,7 @@ static weft_status batch_norm_prepare(weft_prepare *p)
         const float *mean = p->inputs[3].host, *var = p->inputs[4].host;
         float *ab = malloc(2 * (size_t)s->channels * sizeof *ab);
         if (!ab)
-            return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
+            return no_memory(p);
         for (cl_uint c = 0; c < s->channels; c++) {
             double a = scale[c] / sqrt((double)var[c] + (double)eps);
             ab[c] = (float)a;
@@ -196,25 +218,22 @@ static weft_status batch_norm_enqueue(weft_run *r)
     batch_norm_state *s = r->state;
     if (s->count == 0)
         return WEFT_OK;
-    weft_status st;
     if (s->ab) {
         weft_arg args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(r->outputs[0].mem),
                            WEFT_ARG(s->ab),           WEFT_ARG(s->count),
                            WEFT_ARG(s->channels),     WEFT_ARG(s->inner_magic[0]),
                            WEFT_ARG(s->inner_magic[1]), WEFT_ARG(s->channel_magic[0]),
                            WEFT_ARG(s->channel_magic[1])};
-        st = weft_op_set_args(r, s->kernel, args, 9);
-    } else {
-        weft_arg args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(r->outputs[0].mem),
-                           WEFT_ARG(r->inputs[1].mem), WEFT_ARG(r->inputs[2].mem),
-                           WEFT_ARG(r->inputs[3].mem), WEFT_ARG(r->inputs[4].mem),
-                           WEFT_ARG(s->count),        WEFT_ARG(s->channels),
-                           WEFT_ARG(s->inner_magic[0]), WEFT_ARG(s->inner_magic[1]),
-                           WEFT_ARG(s->channel_magic[0]), WEFT_ARG(s->channel_magic[1]),
-                           WEFT_ARG(s->eps)};
-        st = weft_op_set_args(r, s->kernel, args, 13);
+        return launch_1d(r, s->kernel, args, 9, s->count, s->local);
     }
-    return st != WEFT_OK ? st : weft_op_launch_1d(r, s->kernel, s->count, s->local);
+    weft_arg args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(r->outputs[0].mem),
+                       WEFT_ARG(r->inputs[1].mem), WEFT_ARG(r->inputs[2].mem),
+                       WEFT_ARG(r->inputs[3].mem), WEFT_ARG(r->inputs[4].mem),
+                       WEFT_ARG(s->count),        WEFT_ARG(s->channels),
+                       WEFT_ARG(s->inner_magic[0]), WEFT_ARG(s->inner_magic[1]),
+                       WEFT_ARG(s->channel_magic[0]), WEFT_ARG(s->channel_magic[1]),
+                       WEFT_ARG(s->eps)};
+    return launch_1d(r, s->kernel, args, 13, s->count, s->local);
 }
 
 const weft_op_impl weft_impl_batch_norm = {
@@ -230,16 +249,14 @@ const weft_op_impl weft_impl_batch_norm = {
 
 /* ---- LRN -------------------------------------------------------------------- */
 
-/* The scalars both LRN kernels take. */
-typedef struct lrn_scalars {
-    float alpha_over_size, beta, bias;
-} lrn_scalars;
-
+/* The state of both LRN implementations: what lrn_begin reads, then
+ * each one's own launch geometry. */
 typedef struct lrn_state {
     cl_kernel kernel;
-    cl_uint count, inner, channels;
-    cl_uint inner_magic[2], channel_magic[2]; /* (mul, shift): div_magic */
-    lrn_scalars k;
+    float alpha_over_size, beta, bias; /* the scalars both kernels take */
+    cl_uint inner, channels;
+    cl_uint count, inner_magic[2], channel_magic[2]; /* lrn; (mul, shift): div_magic */
+    cl_uint items, blocks, blocks_magic[2];          /* lrn_walk */
     size_t local;
 } lrn_state;
 
@@ -253,9 +270,12 @@ static int lrn_supports(const weft_graph *g, const weft_node *n, const weft_devi
 }
 
 /* LRN's attributes, as both implementations read them: the kernels'
- * scalars, and the window and beta options of cl/norm.cl in o. */
-static weft_status lrn_setup(const weft_node *n, lrn_scalars *k, weft_options *o)
+ * scalars and X's channels and inner size in a new state, and the window
+ * and beta options of cl/norm.cl in o. */
+static weft_status lrn_begin(weft_prepare *p, weft_options *o, lrn_state **out)
 {
+    const weft_node *n = p->node;
+    const weft_shape *shape = &p->inputs[0].shape;
     int64_t size = 0;
     float alpha, beta, bias;
     weft_status st;
@@ -267,10 +287,15 @@ static weft_status lrn_setup(const weft_node *n, lrn_scalars *k, weft_options *o
     if (size < 1 || size > INT32_MAX)
         return weft_node_fail(n, WEFT_ERR_GRAPH, "attribute 'size' = %lld must be positive",
                               (long long)size);
+    lrn_state *s = *out = state_new(p, sizeof *s);
+    if (!s)
+        return WEFT_ERR_OUT_OF_MEMORY;
     /* ONNX divides alpha by size before scaling the square sum. */
-    k->alpha_over_size = (float)((double)alpha / (double)size);
-    k->beta = beta;
-    k->bias = bias;
+    s->alpha_over_size = (float)((double)alpha / (double)size);
+    s->beta = beta;
+    s->bias = bias;
+    s->channels = (cl_uint)shape->dims[1];
+    s->inner = (cl_uint)dims_product(shape, 2, shape->rank);
     weft_options_init(o);
     weft_options_define_int(o, "LRN_BEFORE", (size - 1) / 2);
     weft_options_define_int(o, "LRN_AFTER", size / 2);
@@ -288,21 +313,12 @@ static double lrn_cost(const weft_graph *g, const weft_node *n, const weft_devic
 
 static weft_status lrn_prepare(weft_prepare *p)
 {
-    const weft_node *n = p->node;
-    const weft_shape *shape = &p->inputs[0].shape;
-    lrn_scalars k;
+    lrn_state *s;
     weft_options o;
-    weft_status st = lrn_setup(n, &k, &o);
+    weft_status st = lrn_begin(p, &o, &s);
     if (st != WEFT_OK)
         return st;
-    lrn_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
-    p->state = s;
-    s->k = k;
-    s->count = (cl_uint)weft_shape_numel(shape);
-    s->channels = (cl_uint)shape->dims[1];
-    s->inner = (cl_uint)dims_product(shape, 2, shape->rank);
+    s->count = (cl_uint)weft_shape_numel(&p->inputs[0].shape);
     div_magic(s->inner, s->inner_magic);
     div_magic(s->channels, s->channel_magic);
     weft_options_define_int(&o, "KERNELS", KERNELS_LRN);
@@ -321,10 +337,9 @@ static weft_status lrn_enqueue(weft_run *r)
                        WEFT_ARG(s->count),        WEFT_ARG(s->inner),
                        WEFT_ARG(s->channels),     WEFT_ARG(s->inner_magic[0]),
                        WEFT_ARG(s->inner_magic[1]), WEFT_ARG(s->channel_magic[0]),
-                       WEFT_ARG(s->channel_magic[1]), WEFT_ARG(s->k.alpha_over_size),
-                       WEFT_ARG(s->k.beta),       WEFT_ARG(s->k.bias)};
-    weft_status st = weft_op_set_args(r, s->kernel, args, 12);
-    return st != WEFT_OK ? st : weft_op_launch_1d(r, s->kernel, s->count, s->local);
+                       WEFT_ARG(s->channel_magic[1]), WEFT_ARG(s->alpha_over_size),
+                       WEFT_ARG(s->beta),         WEFT_ARG(s->bias)};
+    return launch_1d(r, s->kernel, args, 12, s->count, s->local);
 }
 
 const weft_op_impl weft_impl_lrn = {
@@ -343,13 +358,6 @@ const weft_op_impl weft_impl_lrn = {
 
 #define LRN_WALK_LANES 16
 
-typedef struct lrn_walk_state {
-    cl_kernel kernel;
-    cl_uint items, inner, channels, blocks, blocks_magic[2];
-    lrn_scalars k;
-    size_t local;
-} lrn_walk_state;
-
 static double lrn_walk_cost(const weft_graph *g, const weft_node *n, const weft_device_info *d)
 {
     /* one pass where a walk suits the device, else far slower than lrn */
@@ -358,22 +366,13 @@ static double lrn_walk_cost(const weft_graph *g, const weft_node *n, const weft_
 
 static weft_status lrn_walk_prepare(weft_prepare *p)
 {
-    const weft_node *n = p->node;
-    const weft_shape *shape = &p->inputs[0].shape;
-    lrn_scalars k;
+    lrn_state *s;
     weft_options o;
-    weft_status st = lrn_setup(n, &k, &o);
+    weft_status st = lrn_begin(p, &o, &s);
     if (st != WEFT_OK)
         return st;
-    lrn_walk_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
-    p->state = s;
-    s->k = k;
-    s->channels = (cl_uint)shape->dims[1];
-    s->inner = (cl_uint)dims_product(shape, 2, shape->rank);
     s->blocks = (s->inner + LRN_WALK_LANES - 1) / LRN_WALK_LANES;
-    s->items = (cl_uint)(shape->dims[0] * (int64_t)s->blocks);
+    s->items = (cl_uint)(p->inputs[0].shape.dims[0] * (int64_t)s->blocks);
     if (s->channels == 0)
         s->items = 0;
     div_magic(s->blocks ? s->blocks : 1, s->blocks_magic);
@@ -387,17 +386,16 @@ static weft_status lrn_walk_prepare(weft_prepare *p)
 
 static weft_status lrn_walk_enqueue(weft_run *r)
 {
-    lrn_walk_state *s = r->state;
+    lrn_state *s = r->state;
     if (s->items == 0)
         return WEFT_OK;
     weft_arg args[] = {WEFT_ARG(r->inputs[0].mem), WEFT_ARG(r->outputs[0].mem),
                        WEFT_ARG(s->items),         WEFT_ARG(s->inner),
                        WEFT_ARG(s->channels),      WEFT_ARG(s->blocks),
                        WEFT_ARG(s->blocks_magic[0]), WEFT_ARG(s->blocks_magic[1]),
-                       WEFT_ARG(s->k.alpha_over_size), WEFT_ARG(s->k.beta),
-                       WEFT_ARG(s->k.bias)};
-    weft_status st = weft_op_set_args(r, s->kernel, args, 11);
-    return st != WEFT_OK ? st : weft_op_launch_1d(r, s->kernel, s->items, s->local);
+                       WEFT_ARG(s->alpha_over_size), WEFT_ARG(s->beta),
+                       WEFT_ARG(s->bias)};
+    return launch_1d(r, s->kernel, args, 11, s->items, s->local);
 }
 
 const weft_op_impl weft_impl_lrn_walk = {
@@ -594,7 +592,7 @@ static weft_status upload_expanded(weft_prepare *p, const weft_op_tensor *v,
     int64_t len = weft_shape_numel(normalized), idx[WEFT_MAX_RANK];
     float *full = malloc((size_t)(len ? len : 1) * sizeof *full);
     if (!full)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", p->node->name);
+        return no_memory(p);
     const float *src = v->host;
     int lead = normalized->rank - v->shape.rank;
     for (int64_t k = 0; k < len; k++) {
@@ -619,10 +617,9 @@ static weft_status normalize_prepare(weft_prepare *p)
     char why[256];
     if (!norm_geometry_of(p->graph, n, &geo, why, sizeof why))
         return weft_node_fail(n, WEFT_ERR_UNSUPPORTED, "%s", why);
-    normalize_state *s = calloc(1, sizeof *s);
+    normalize_state *s = state_new(p, sizeof *s);
     if (!s)
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory for node '%s'", n->name);
-    p->state = s;
+        return WEFT_ERR_OUT_OF_MEMORY;
     s->segments = (cl_uint)geo.segments;
     s->len = (cl_uint)geo.len;
     s->eps = geo.eps;
@@ -710,9 +707,7 @@ static weft_status normalize_enqueue(weft_run *r)
                            WEFT_ARG(s->len),          WEFT_ARG(s->eps),
                            WEFT_ARG(s->maps),
                            WEFT_ARG(s->segments)};
-        st = weft_op_set_args(r, s->kernel, args, 10);
-        if (st == WEFT_OK)
-            st = weft_op_launch_1d(r, s->kernel, s->segments, s->local);
+        st = launch_1d(r, s->kernel, args, 10, s->segments, s->local);
     }
     return st;
 }

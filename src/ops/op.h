@@ -143,4 +143,9 @@ weft_status weft_op_launch_1d(weft_run *r, cl_kernel kernel, size_t n, size_t lo
  * profiling). NULL is ignored. */
 weft_status weft_op_add_event(weft_run *r, cl_event event);
 
+/* For supports(): writes why the node is not supported into why (cap
+ * bytes) and returns 0, so that `return weft_op_refuse(why, cap, ...);`
+ * ends a check. */
+int weft_op_refuse(char *why, size_t cap, const char *fmt, ...) WEFT_PRINTF(3, 4);
+
 #endif

@@ -31,7 +31,6 @@
  * rows|group (forces the kernel); both are src/ops/rows.h's, whose plan
  * the global pools share with Softmax and ReduceMean.
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,17 +48,6 @@ enum { POOL_MAX = 0, POOL_AVG = 1, POOL_LP = 2 };
  * makes code for every kernel of a program (PoCL, when the disk cache
  * reads its binary) makes it for those the op uses. */
 enum { KERNELS_WINDOW = 1, KERNELS_GLOBAL = 2, KERNELS_UNPOOL = 3 };
-
-/* Writes why; returns 0 for `return refuse(...)`. */
-static int refuse(char *why, size_t cap, const char *fmt, ...) WEFT_PRINTF(3, 4);
-static int refuse(char *why, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-    return 0;
-}
 
 /* A work-group size for a 1-D launch of one item per element: at most
  * `cap` (64 keeps several groups per compute unit on small tensors),
@@ -106,11 +94,11 @@ static int read_ints(const weft_node *n, const char *name, size_t count, int64_t
         return 1;
     }
     if (a->type != WEFT_ATTR_INTS || a->count != count)
-        return refuse(why, cap, "attribute '%s' must be %zu ints", name, count);
+        return weft_op_refuse(why, cap, "attribute '%s' must be %zu ints", name, count);
     for (size_t i = 0; i < count; i++) {
         if (a->ints[i] < lo || a->ints[i] > INT32_MAX)
-            return refuse(why, cap, "attribute '%s'[%zu] = %lld is out of range", name, i,
-                          (long long)a->ints[i]);
+            return weft_op_refuse(why, cap, "attribute '%s'[%zu] = %lld is out of range", name, i,
+                                  (long long)a->ints[i]);
         out[i] = a->ints[i];
     }
     return 1;
@@ -124,8 +112,8 @@ static int read_int(const weft_node *n, const char *name, int64_t def, int64_t l
     if (!a)
         return 1;
     if (a->type != WEFT_ATTR_INT || a->i < lo || a->i > hi)
-        return refuse(why, cap, "attribute '%s' must be an int in [%lld, %lld]", name,
-                      (long long)lo, (long long)hi);
+        return weft_op_refuse(why, cap, "attribute '%s' must be an int in [%lld, %lld]", name,
+                              (long long)lo, (long long)hi);
     *out = a->i;
     return 1;
 }
@@ -137,14 +125,15 @@ static int pool_geometry(const weft_node *n, const weft_shape *x, const weft_sha
 {
     memset(g, 0, sizeof *g);
     if (x->rank < 3 || x->rank > 2 + SPATIAL_MAX)
-        return refuse(why, cap, "input has %d spatial axes; 1 to 3 are supported", x->rank - 2);
+        return weft_op_refuse(why, cap, "input has %d spatial axes; 1 to 3 are supported",
+                              x->rank - 2);
     g->sp = x->rank - 2;
     size_t sp = (size_t)g->sp;
     int64_t pads[2 * SPATIAL_MAX], ceil_mode;
     const weft_attr *ap = weft_node_attr(n, "auto_pad");
     const char *mode = ap && ap->type == WEFT_ATTR_STRING ? ap->s : "NOTSET";
     if (!weft_node_attr(n, "kernel_shape"))
-        return refuse(why, cap, "attribute 'kernel_shape' is required");
+        return weft_op_refuse(why, cap, "attribute 'kernel_shape' is required");
     if (!read_ints(n, "kernel_shape", sp, 1, 1, g->k, why, cap) ||
         !read_ints(n, "strides", sp, 1, 1, g->s, why, cap) ||
         !read_ints(n, "dilations", sp, 1, 1, g->d, why, cap) ||
@@ -155,7 +144,7 @@ static int pool_geometry(const weft_node *n, const weft_shape *x, const weft_sha
     int same = upper || strcmp(mode, "SAME_LOWER") == 0;
     int valid = strcmp(mode, "VALID") == 0;
     if (!same && !valid && strcmp(mode, "NOTSET") != 0)
-        return refuse(why, cap, "attribute 'auto_pad' = \"%s\" is unknown", mode);
+        return weft_op_refuse(why, cap, "attribute 'auto_pad' = \"%s\" is unknown", mode);
     for (size_t i = 0; i < sp; i++) {
         int64_t in = x->dims[2 + i], s = g->s[i], dk = (g->k[i] - 1) * g->d[i] + 1, out;
         g->in[i] = in;
@@ -171,8 +160,8 @@ static int pool_geometry(const weft_node *n, const weft_shape *x, const weft_sha
             g->end[i] = valid ? 0 : pads[i + sp];
             int64_t span = in + g->begin[i] + g->end[i] - dk;
             if (span < 0)
-                return refuse(why, cap, "the window is larger than the padded input on axis %zu",
-                              i);
+                return weft_op_refuse(why, cap,
+                                      "the window is larger than the padded input on axis %zu", i);
             out = span / s + 1;
             if (ceil_mode && !valid) {
                 out = (span + s - 1) / s + 1;
@@ -182,12 +171,13 @@ static int pool_geometry(const weft_node *n, const weft_shape *x, const weft_sha
         }
         g->out[i] = out;
         if (y->rank != x->rank || y->dims[2 + i] != out)
-            return refuse(why, cap, "output shape %s disagrees with the window geometry (%lld "
-                          "on spatial axis %zu)",
-                          weft_shape_str(y).s, (long long)out, i);
+            return weft_op_refuse(why, cap,
+                                  "output shape %s disagrees with the window geometry (%lld "
+                                  "on spatial axis %zu)",
+                                  weft_shape_str(y).s, (long long)out, i);
         if (in > INT32_MAX || g->begin[i] > INT32_MAX || g->end[i] > INT32_MAX ||
             (out - 1) * s + dk > INT32_MAX)
-            return refuse(why, cap, "extents above 2^31 - 1 on spatial axis %zu", i);
+            return weft_op_refuse(why, cap, "extents above 2^31 - 1 on spatial axis %zu", i);
     }
     return 1;
 }
@@ -213,11 +203,11 @@ static int pool_supports(const weft_graph *g, const weft_node *n, const weft_dev
     const weft_value *x = weft_node_input(g, n, 0), *y = weft_node_output(g, n, 0);
     const weft_value *idx = weft_node_output(g, n, 1);
     if (!x || x->dtype != WEFT_FLOAT32 || !y)
-        return refuse(why, cap, "only float32 input is supported");
+        return weft_op_refuse(why, cap, "only float32 input is supported");
     if (idx && idx->dtype != WEFT_INT64)
-        return refuse(why, cap, "output 'Indices' must be int64");
+        return weft_op_refuse(why, cap, "output 'Indices' must be int64");
     if (!fits_int32(&x->shape) || !fits_int32(&y->shape))
-        return refuse(why, cap, "more than 2^31 - 1 elements");
+        return weft_op_refuse(why, cap, "more than 2^31 - 1 elements");
     int64_t p;
     if (pool_kind(n->op) == POOL_LP && !read_int(n, "p", 2, 1, INT32_MAX, &p, why, cap))
         return 0;
@@ -404,7 +394,7 @@ static int global_supports(const weft_graph *g, const weft_node *n, const weft_d
     if (!rows_check_input(g, n, why, cap))
         return 0;
     if (weft_node_input(g, n, 0)->shape.rank < 3)
-        return refuse(why, cap, "the input has no spatial axes");
+        return weft_op_refuse(why, cap, "the input has no spatial axes");
     int64_t p;
     if (pool_kind(n->op) == POOL_LP && !read_int(n, "p", 2, 1, INT32_MAX, &p, why, cap))
         return 0;
@@ -501,11 +491,11 @@ static int unpool_supports(const weft_graph *g, const weft_node *n, const weft_d
     const weft_value *x = weft_node_input(g, n, 0), *i = weft_node_input(g, n, 1);
     const weft_value *y = weft_node_output(g, n, 0);
     if (!x || x->dtype != WEFT_FLOAT32 || !y)
-        return refuse(why, cap, "only float32 input is supported");
+        return weft_op_refuse(why, cap, "only float32 input is supported");
     if (!i || i->dtype != WEFT_INT64)
-        return refuse(why, cap, "input 'I' must be int64");
+        return weft_op_refuse(why, cap, "input 'I' must be int64");
     if (!fits_int32(&x->shape) || !fits_int32(&y->shape))
-        return refuse(why, cap, "more than 2^31 - 1 elements");
+        return weft_op_refuse(why, cap, "more than 2^31 - 1 elements");
     return 1;
 }
 
@@ -595,17 +585,18 @@ static int unpool_rows_supports(const weft_graph *g, const weft_node *n,
     const weft_value *x = weft_node_input(g, n, 0), *y = weft_node_output(g, n, 0);
     int64_t k[2], s[2], pads[4];
     if (x->shape.rank != 4 || y->shape.rank != 4)
-        return refuse(why, cap, "not 2-D");
+        return weft_op_refuse(why, cap, "not 2-D");
     if (!read_ints(n, "kernel_shape", 2, 1, 1, k, why, cap) ||
         !read_ints(n, "strides", 2, 1, 1, s, why, cap) ||
         !read_ints(n, "pads", 4, 0, 0, pads, why, cap))
         return 0;
     if (k[0] != s[0] || k[1] != s[1] || pads[0] || pads[1] || pads[2] || pads[3] ||
         k[0] > 16 || k[1] > 16)
-        return refuse(why, cap, "windows that do not tile the output (kernel_shape != strides, "
-                                "pads, or a kernel above 16)");
+        return weft_op_refuse(why, cap,
+                              "windows that do not tile the output (kernel_shape != strides, "
+                              "pads, or a kernel above 16)");
     if (y->shape.dims[2] != x->shape.dims[2] * k[0] || y->shape.dims[3] != x->shape.dims[3] * k[1])
-        return refuse(why, cap, "an output_shape other than the windows' own");
+        return weft_op_refuse(why, cap, "an output_shape other than the windows' own");
     return 1;
 }
 

@@ -32,7 +32,6 @@
  * which caps work-groups at N >= 1 items.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,17 +46,6 @@
  * beyond which the kernel is not used: an antialiasing filter grows as
  * 1 / scale on each downsampled axis. */
 #define RESIZE_MAX_TERMS 4096
-
-/* Writes why; returns 0 for `return refuse(...)`. */
-static int refuse(char *why, size_t cap, const char *fmt, ...) WEFT_PRINTF(3, 4);
-static int refuse(char *why, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, cap, fmt, ap);
-    va_end(ap);
-    return 0;
-}
 
 /* WEFT_TEST_MAX_LOCAL as a number >= 1, or 0 when unset or malformed. */
 static size_t test_max_local(void)
@@ -313,17 +301,17 @@ static int resize_supports(const weft_graph *g, const weft_node *n, const weft_d
     (void)d;
     const weft_value *x = weft_node_input(g, n, 0), *y = weft_node_output(g, n, 0);
     if (!x || !y)
-        return refuse(why, cap, "input X or output Y is absent");
+        return weft_op_refuse(why, cap, "input X or output Y is absent");
     if (x->dtype != WEFT_FLOAT32)
-        return refuse(why, cap, "input 'X' is %s; only float32 is supported",
+        return weft_op_refuse(why, cap, "input 'X' is %s; only float32 is supported",
                       weft_dtype_name(x->dtype));
     if (weft_shape_numel(&x->shape) > INT32_MAX || weft_shape_numel(&y->shape) > INT32_MAX)
-        return refuse(why, cap, "more than 2^31 - 1 elements (the kernel indexes with 32 bits)");
+        return weft_op_refuse(why, cap, "more than 2^31 - 1 elements (the kernel indexes with 32 bits)");
     weft_resize_params p;
     if (read_params(g, n, &p, why, cap) != WEFT_OK)
         return 0;
     if (weft_shape_numel(&y->shape) > 0 && terms_of(&p) > RESIZE_MAX_TERMS)
-        return refuse(why, cap,
+        return weft_op_refuse(why, cap,
                       "the antialiasing filter takes more than %d input elements per output "
                       "element at these scales",
                       RESIZE_MAX_TERMS);
@@ -536,18 +524,18 @@ static int integer_axis(const weft_resize_params *p, const weft_resize_axis *a, 
 static int nearest_rows_plan(const weft_resize_params *p, nearest_rows *nr, char *why, size_t cap)
 {
     if (p->mode != WEFT_RESIZE_NEAREST)
-        return refuse(why, cap, "not nearest");
+        return weft_op_refuse(why, cap, "not nearest");
     int last = p->rank - 1;
     for (int d = 0; d + 2 <= last; d++)
         if (p->axis[d].resized)
-            return refuse(why, cap, "axis %d (not one of the last two) is resized", d);
+            return weft_op_refuse(why, cap, "axis %d (not one of the last two) is resized", d);
     nr->fh = 1;
     if (last < 0 || !integer_axis(p, &p->axis[last], &nr->fw) ||
         (last >= 1 && !integer_axis(p, &p->axis[last - 1], &nr->fh)))
-        return refuse(why, cap, "not an upsampling by integer factors that picks input "
+        return weft_op_refuse(why, cap, "not an upsampling by integer factors that picks input "
                                 "y / factor");
     if (nr->fh > 16 || nr->fw > 16)
-        return refuse(why, cap, "a factor above 16");
+        return weft_op_refuse(why, cap, "a factor above 16");
     nr->in_w = p->axis[last].in;
     nr->rows = 1;
     for (int d = 0; d < last; d++)

@@ -9,7 +9,8 @@
  * multi-indices (ref_unravel/ref_ravel) for every product; nothing here is
  * meant to be fast.
  *
- * Attributes are read and checked here, separately from shape inference
+ * Attribute lists are read by the rules of shape inference
+ * (graph/infer_util.h), but sizes are computed here, separately from it
  * (src/graph/infer_conv.c): the output shape this file computes is checked
  * against the one the caller allocated, so the two implementations of the
  * ONNX size rules check each other. Semantics (onnx.ai/onnx/operators):
@@ -44,6 +45,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "graph/infer_util.h"
 #include "ref/ref_util.h"
 
 /* Attribute values that size windows stay below this, so that the size
@@ -61,12 +63,6 @@ static conv_text shape_text(const weft_shape *shape)
     conv_text t;
     weft_shape_format(shape, t.s, sizeof t.s);
     return t;
-}
-
-/* floor(a / b) for b > 0, any sign of a. */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
 /* ---- Attributes of Conv and ConvTranspose ------------------------------------ */
@@ -93,36 +89,14 @@ typedef struct conv_window {
 static weft_status read_ints(const weft_node *n, const char *name, size_t len, const char *unit,
                              int64_t def, int64_t lo, int64_t *out, int *present)
 {
-    const int64_t *v;
-    size_t count;
-    weft_status st = weft_node_attr_ints(n, name, &v, &count);
-    if (st != WEFT_OK)
-        return st;
-    int given = weft_node_attr(n, name) != NULL;
-    if (present)
-        *present = given;
-    if (!given) {
-        for (size_t i = 0; i < len; i++)
-            out[i] = def;
-        return WEFT_OK;
-    }
-    if (count != len)
-        return weft_node_fail(n, WEFT_ERR_GRAPH, "attribute '%s' has %zu values, expected %zu (%s)",
-                              name, count, len, unit);
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < lo || v[i] > WINDOW_ATTR_MAX)
-            return weft_node_fail(n, WEFT_ERR_GRAPH,
-                                  "attribute '%s'[%zu] = %lld is out of range [%lld, %lld]", name,
-                                  i, (long long)v[i], (long long)lo, (long long)WINDOW_ATTR_MAX);
-        out[i] = v[i];
-    }
-    return WEFT_OK;
+    return infer_attr_ints_fixed(n, name, len, unit, def, lo, WINDOW_ATTR_MAX, out, present);
 }
 
 /* Checks the types and ranks of X, W and the optional B of a Conv or
  * ConvTranspose and reads the attributes both share: group, kernel_shape
- * (which must agree with W), strides, dilations, pads and auto_pad. The
- * channel counts differ between the two ops and are checked by each. */
+ * (which must agree with W), strides, dilations, pads and auto_pad; and
+ * that group divides X's channels. W's channel counts differ between the
+ * two ops and are checked by each. */
 static weft_status conv_common(const weft_node *n, const weft_host_tensor *in, size_t in_count,
                                conv_window *w)
 {
@@ -206,6 +180,10 @@ static weft_status conv_common(const weft_node *n, const weft_host_tensor *in, s
                                       "attribute 'pads' cannot be used with attribute 'auto_pad' "
                                       "= \"%s\"",
                                       mode);
+    if (in[0].shape.dims[1] % w->group != 0)
+        return weft_node_fail(n, WEFT_ERR_SHAPE,
+                              "attribute 'group' = %lld does not divide the %lld channels of X",
+                              (long long)w->group, (long long)in[0].shape.dims[1]);
     return WEFT_OK;
 }
 
@@ -263,6 +241,73 @@ static weft_status conv_sizes(const weft_node *n, conv_window *w)
     return WEFT_OK;
 }
 
+/* Y's shape [N, m, out...] into want, checked against the caller's Y. */
+static weft_status conv_output(const weft_node *n, const weft_shape *xs, const conv_window *w,
+                               int64_t m, const weft_host_tensor *out, size_t out_count,
+                               weft_shape *want)
+{
+    *want = (weft_shape){.rank = xs->rank, .dims = {xs->dims[0], m}};
+    for (int i = 0; i < w->spatial; i++)
+        want->dims[2 + i] = w->out[i];
+    return ref_check_output(n, out, out_count, 0, WEFT_FLOAT32, want);
+}
+
+/* Where kernel offset k of output position o reads X on spatial axis a,
+ * into *i; 0 when that is outside X. Conv reads i = o*stride - pad_begin
+ * + k*dilation; ConvTranspose, whose input position i writes there,
+ * reads i = (o + pad_begin - k*dilation) / stride when that divides. */
+static int tap_input(const conv_window *w, int transposed, int a, int64_t o, int64_t k,
+                     int64_t *i)
+{
+    if (!transposed) {
+        *i = o * w->strides[a] - w->pad_begin[a] + k * w->dilations[a];
+        return *i >= 0 && *i < w->in[a];
+    }
+    int64_t pos = o + w->pad_begin[a] - k * w->dilations[a];
+    *i = pos >= 0 && pos % w->strides[a] == 0 ? pos / w->strides[a] : 0;
+    return pos >= 0 && pos % w->strides[a] == 0 && *i < w->in[a];
+}
+
+/* The gather of both ops: Y[e] = the sum over the cg channels of its
+ * group and the kernel offsets of X * W at the taps inside X, + B[m], +
+ * the residual res[e] when given. Conv's W is [M, C/group, k...],
+ * ConvTranspose's [C, M/group, k...] (mg output channels per group). */
+static void conv_gather(const conv_window *w, int transposed, const weft_host_tensor *in,
+                        size_t in_count, const float *res, const weft_shape *want, int64_t cg,
+                        int64_t mg, float *y)
+{
+    const weft_shape *xs = &in[0].shape, *ws = &in[1].shape;
+    const float *x = in[0].data, *wt = in[1].data;
+    const float *bias = ref_present(in, in_count, 2) ? in[2].data : NULL;
+    weft_shape kshape = {.rank = w->spatial};
+    for (int i = 0; i < w->spatial; i++)
+        kshape.dims[i] = w->kernel[i];
+    int64_t count = weft_shape_numel(want), taps = weft_shape_numel(&kshape);
+    for (int64_t e = 0; e < count; e++) {
+        int64_t yi[WEFT_MAX_RANK], ki[WEFT_MAX_RANK];
+        ref_unravel(want, e, yi);
+        int64_t mo = yi[1], g = mo / mg;
+        double acc = 0.0;
+        for (int64_t cl = 0; cl < cg; cl++) {
+            for (int64_t t = 0; t < taps; t++) {
+                ref_unravel(&kshape, t, ki);
+                int64_t xi[WEFT_MAX_RANK] = {yi[0], g * cg + cl};
+                int64_t wi[WEFT_MAX_RANK] = {transposed ? g * cg + cl : mo,
+                                             transposed ? mo % mg : cl};
+                int inside = 1;
+                for (int a = 0; a < w->spatial; a++) {
+                    inside = tap_input(w, transposed, a, yi[2 + a], ki[a], &xi[2 + a]) && inside;
+                    wi[2 + a] = ki[a];
+                }
+                if (inside)
+                    acc += (double)x[ref_ravel(xs, xi)] * (double)wt[ref_ravel(ws, wi)];
+            }
+        }
+        /* A sum that starts at +0 is never -0: an absent term's + 0.0 changes nothing. */
+        y[e] = (float)(acc + (bias ? (double)bias[mo] : 0.0) + (res ? (double)res[e] : 0.0));
+    }
+}
+
 /* Y[b, m, o...] = B[m] + sum over the C/group channels c of m's group and
  * the kernel offsets k of W[m, c, k...] * X[b, g*C/group + c, o*stride -
  * pad_begin + k*dilation...], positions outside X reading 0; plus R[b, m, o...]
@@ -276,10 +321,6 @@ weft_status weft_ref_conv(const weft_node *n, const weft_host_tensor *in, size_t
         return st;
     const weft_shape *xs = &in[0].shape, *ws = &in[1].shape;
     int64_t c = xs->dims[1], m = ws->dims[0];
-    if (c % w.group != 0)
-        return weft_node_fail(n, WEFT_ERR_SHAPE,
-                              "attribute 'group' = %lld does not divide the %lld channels of X",
-                              (long long)w.group, (long long)c);
     if (m % w.group != 0)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "attribute 'group' = %lld does not divide the %lld output channels "
@@ -294,13 +335,8 @@ weft_status weft_ref_conv(const weft_node *n, const weft_host_tensor *in, size_t
                               (long long)w.group, (long long)cg);
     if ((st = check_bias(n, in, in_count, m)) != WEFT_OK || (st = conv_sizes(n, &w)) != WEFT_OK)
         return st;
-    weft_shape want = {.rank = xs->rank, .dims = {xs->dims[0], m}};
-    weft_shape kshape = {.rank = w.spatial};
-    for (int i = 0; i < w.spatial; i++) {
-        want.dims[2 + i] = w.out[i];
-        kshape.dims[i] = w.kernel[i];
-    }
-    if ((st = ref_check_output(n, out, out_count, 0, WEFT_FLOAT32, &want)) != WEFT_OK)
+    weft_shape want;
+    if ((st = conv_output(n, xs, &w, m, out, out_count, &want)) != WEFT_OK)
         return st;
 
     /* Input 3: the residual of a fused Add (src/graph/pass_fuse_residual.c),
@@ -315,32 +351,7 @@ weft_status weft_ref_conv(const weft_node *n, const weft_host_tensor *in, size_t
                                   shape_text(&in[3].shape).s, shape_text(&want).s);
         res = in[3].data;
     }
-    const float *x = in[0].data, *wt = in[1].data;
-    const float *bias = ref_present(in, in_count, 2) ? in[2].data : NULL;
-    float *y = out[0].data;
-    int64_t count = weft_shape_numel(&want), taps = weft_shape_numel(&kshape);
-    for (int64_t e = 0; e < count; e++) {
-        int64_t yi[WEFT_MAX_RANK], ki[WEFT_MAX_RANK];
-        ref_unravel(&want, e, yi);
-        int64_t mo = yi[1], g = mo / mg;
-        double acc = 0.0;
-        for (int64_t cl = 0; cl < cg; cl++) {
-            for (int64_t t = 0; t < taps; t++) {
-                ref_unravel(&kshape, t, ki);
-                int64_t xi[WEFT_MAX_RANK] = {yi[0], g * cg + cl};
-                int64_t wi[WEFT_MAX_RANK] = {mo, cl};
-                int inside = 1;
-                for (int a = 0; a < w.spatial; a++) {
-                    xi[2 + a] = yi[2 + a] * w.strides[a] - w.pad_begin[a] + ki[a] * w.dilations[a];
-                    wi[2 + a] = ki[a];
-                    inside = inside && xi[2 + a] >= 0 && xi[2 + a] < w.in[a];
-                }
-                if (inside)
-                    acc += (double)x[ref_ravel(xs, xi)] * (double)wt[ref_ravel(ws, wi)];
-            }
-        }
-        y[e] = (float)(acc + (bias ? (double)bias[mo] : 0.0) + (res ? (double)res[e] : 0.0));
-    }
+    conv_gather(&w, 0, in, in_count, res, &want, cg, mg, out[0].data);
     return WEFT_OK;
 }
 
@@ -385,8 +396,8 @@ static weft_status conv_transpose_sizes(const weft_node *n, conv_window *w)
                                       "of range [1, %lld]",
                                       (long long)os[i], i, (long long)WINDOW_ATTR_MAX);
             int64_t total = full - o;
-            w->pad_begin[i] = w->mode == PAD_SAME_UPPER ? floor_div(total, 2)
-                                                        : total - floor_div(total, 2);
+            w->pad_begin[i] = w->mode == PAD_SAME_UPPER ? infer_floor_div(total, 2)
+                                                        : total - infer_floor_div(total, 2);
             w->out[i] = o;
             continue;
         }
@@ -417,10 +428,6 @@ weft_status weft_ref_conv_transpose(const weft_node *n, const weft_host_tensor *
         return st;
     const weft_shape *xs = &in[0].shape, *ws = &in[1].shape;
     int64_t c = xs->dims[1], mg = ws->dims[1];
-    if (c % w.group != 0)
-        return weft_node_fail(n, WEFT_ERR_SHAPE,
-                              "attribute 'group' = %lld does not divide the %lld channels of X",
-                              (long long)w.group, (long long)c);
     if (ws->dims[0] != c)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'W' of shape %s has %lld input channels but X %s has %lld "
@@ -434,43 +441,11 @@ weft_status weft_ref_conv_transpose(const weft_node *n, const weft_host_tensor *
     if ((st = check_bias(n, in, in_count, m)) != WEFT_OK ||
         (st = conv_transpose_sizes(n, &w)) != WEFT_OK)
         return st;
-    weft_shape want = {.rank = xs->rank, .dims = {xs->dims[0], m}};
-    weft_shape kshape = {.rank = w.spatial};
-    for (int i = 0; i < w.spatial; i++) {
-        want.dims[2 + i] = w.out[i];
-        kshape.dims[i] = w.kernel[i];
-    }
-    if ((st = ref_check_output(n, out, out_count, 0, WEFT_FLOAT32, &want)) != WEFT_OK)
+    weft_shape want;
+    if ((st = conv_output(n, xs, &w, m, out, out_count, &want)) != WEFT_OK)
         return st;
 
-    const float *x = in[0].data, *wt = in[1].data;
-    const float *bias = ref_present(in, in_count, 2) ? in[2].data : NULL;
-    float *y = out[0].data;
-    int64_t count = weft_shape_numel(&want), taps = weft_shape_numel(&kshape);
-    for (int64_t e = 0; e < count; e++) {
-        int64_t yi[WEFT_MAX_RANK], ki[WEFT_MAX_RANK];
-        ref_unravel(&want, e, yi);
-        int64_t mo = yi[1], g = mo / mg;
-        double acc = 0.0;
-        for (int64_t cl = 0; cl < cg; cl++) {
-            for (int64_t t = 0; t < taps; t++) {
-                ref_unravel(&kshape, t, ki);
-                int64_t xi[WEFT_MAX_RANK] = {yi[0], g * cg + cl};
-                int64_t wi[WEFT_MAX_RANK] = {g * cg + cl, mo % mg};
-                int hit = 1;
-                for (int a = 0; a < w.spatial; a++) {
-                    int64_t pos = yi[2 + a] + w.pad_begin[a] - ki[a] * w.dilations[a];
-                    hit = hit && pos >= 0 && pos % w.strides[a] == 0 &&
-                          pos / w.strides[a] < w.in[a];
-                    xi[2 + a] = hit ? pos / w.strides[a] : 0;
-                    wi[2 + a] = ki[a];
-                }
-                if (hit)
-                    acc += (double)x[ref_ravel(xs, xi)] * (double)wt[ref_ravel(ws, wi)];
-            }
-        }
-        y[e] = (float)(acc + (bias ? (double)bias[mo] : 0.0));
-    }
+    conv_gather(&w, 1, in, in_count, NULL, &want, cg, mg, out[0].data);
     return WEFT_OK;
 }
 

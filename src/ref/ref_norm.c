@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/infer_util.h"
 #include "ref/ref_util.h"
 
 /* ---- Shared checks and statistics ------------------------------------------ */
@@ -57,6 +58,20 @@ static weft_status require_rank(const weft_node *n, const weft_host_tensor *x, i
     return WEFT_OK;
 }
 
+/* The checks every normalization opens with, in this order: inputs
+ * [0, last] present and float32, X of rank >= min_rank, then (eps not
+ * NULL) attribute 'epsilon', 1e-5 by default. */
+static weft_status norm_begin(const weft_node *n, const weft_host_tensor *in, size_t in_count,
+                              size_t last, const char *const *names, int min_rank, float *eps)
+{
+    weft_status st = require_floats(n, in, in_count, 0, last, names);
+    if (st == WEFT_OK)
+        st = require_rank(n, &in[0], min_rank);
+    if (st == WEFT_OK && eps)
+        st = weft_node_attr_float(n, "epsilon", 1e-5f, eps);
+    return st;
+}
+
 /* Mean and population variance of x[0], x[step], ... (len elements),
  * two-pass in double. len 0 gives NaN for both. */
 static void moments(const float *x, int64_t len, int64_t step, double *mean, double *var)
@@ -77,6 +92,28 @@ static void moments(const float *x, int64_t len, int64_t step, double *mean, dou
     *var = sq / (double)len;
 }
 
+/* Y of `segments` runs of per * spatial adjacent elements (per channels
+ * of `spatial` elements), each normalized with its own moments. Run g is
+ * of group g % groups, whose scale and b are scale[group] and b[group]
+ * (per_group) or, per channel, those of its channel group * per + k /
+ * spatial. */
+static void normalize_groups(const float *x, const float *scale, const float *b, float *y,
+                             int64_t segments, int64_t groups, int64_t per, int64_t spatial,
+                             int per_group, float eps)
+{
+    int64_t len = per * spatial;
+    for (int64_t g = 0; g < segments; g++) {
+        double mean, var;
+        moments(x + g * len, len, 1, &mean, &var);
+        double inv = 1.0 / sqrt(var + (double)eps);
+        int64_t group = g % groups;
+        for (int64_t k = 0; k < len; k++) {
+            int64_t p = per_group ? group : group * per + k / spatial;
+            y[g * len + k] = (float)((x[g * len + k] - mean) * inv * scale[p] + b[p]);
+        }
+    }
+}
+
 /* ---- BatchNormalization ------------------------------------------------------ */
 
 /* Inference form (training_mode 0, the default; spatial 1):
@@ -86,13 +123,9 @@ weft_status weft_ref_batch_norm(const weft_node *n, const weft_host_tensor *in, 
                                 weft_host_tensor *out, size_t out_count)
 {
     static const char *const names[] = {"X", "scale", "B", "input_mean", "input_var"};
-    weft_status st = require_floats(n, in, in_count, 0, 4, names);
     int64_t training, spatial;
     float eps;
-    if (st == WEFT_OK)
-        st = require_rank(n, &in[0], 2);
-    if (st == WEFT_OK)
-        st = weft_node_attr_float(n, "epsilon", 1e-5f, &eps);
+    weft_status st = norm_begin(n, in, in_count, 4, names, 2, &eps);
     if (st == WEFT_OK)
         st = weft_node_attr_int(n, "training_mode", 0, &training);
     if (st == WEFT_OK)
@@ -144,15 +177,11 @@ weft_status weft_ref_lrn(const weft_node *n, const weft_host_tensor *in, size_t 
                          weft_host_tensor *out, size_t out_count)
 {
     static const char *const names[] = {"X"};
-    weft_status st = require_floats(n, in, in_count, 0, 0, names);
     int64_t size;
     float alpha, beta, bias;
+    weft_status st = norm_begin(n, in, in_count, 0, names, 2, NULL);
     if (st == WEFT_OK)
-        st = require_rank(n, &in[0], 2);
-    if (st == WEFT_OK && !weft_node_attr(n, "size"))
-        st = weft_node_fail(n, WEFT_ERR_GRAPH, "attribute 'size' is required");
-    if (st == WEFT_OK)
-        st = weft_node_attr_int(n, "size", 0, &size);
+        st = infer_attr_int_required(n, "size", &size);
     if (st == WEFT_OK)
         st = weft_node_attr_float(n, "alpha", 1e-4f, &alpha);
     if (st == WEFT_OK)
@@ -196,12 +225,8 @@ weft_status weft_ref_instance_norm(const weft_node *n, const weft_host_tensor *i
                                    size_t in_count, weft_host_tensor *out, size_t out_count)
 {
     static const char *const names[] = {"input", "scale", "B"};
-    weft_status st = require_floats(n, in, in_count, 0, 2, names);
     float eps;
-    if (st == WEFT_OK)
-        st = require_rank(n, &in[0], 3);
-    if (st == WEFT_OK)
-        st = weft_node_attr_float(n, "epsilon", 1e-5f, &eps);
+    weft_status st = norm_begin(n, in, in_count, 2, names, 3, &eps);
     if (st == WEFT_OK)
         st = require_vector(n, in, 1, names[1], in[0].shape.dims[1]);
     if (st == WEFT_OK)
@@ -210,18 +235,11 @@ weft_status weft_ref_instance_norm(const weft_node *n, const weft_host_tensor *i
         st = ref_check_output(n, out, out_count, 0, WEFT_FLOAT32, &in[0].shape);
     if (st != WEFT_OK)
         return st;
+    /* GroupNormalization with a group per channel */
     const weft_shape *s = &in[0].shape;
-    int64_t c = s->dims[1], planes = s->dims[0] * c, len = weft_shape_product(s, 2, s->rank);
-    const float *x = in[0].data, *scale = in[1].data, *b = in[2].data;
-    float *y = out[0].data;
-    for (int64_t p = 0; p < planes; p++) {
-        double mean, var;
-        moments(x + p * len, len, 1, &mean, &var);
-        double inv = 1.0 / sqrt(var + (double)eps);
-        int64_t ch = p % c;
-        for (int64_t k = 0; k < len; k++)
-            y[p * len + k] = (float)((x[p * len + k] - mean) * inv * scale[ch] + b[ch]);
-    }
+    int64_t c = s->dims[1];
+    normalize_groups(in[0].data, in[1].data, in[2].data, out[0].data, s->dims[0] * c, c, 1,
+                     weft_shape_product(s, 2, s->rank), 0, eps);
     return WEFT_OK;
 }
 
@@ -240,14 +258,10 @@ weft_status weft_ref_layer_norm(const weft_node *n, const weft_host_tensor *in, 
                                 weft_host_tensor *out, size_t out_count)
 {
     static const char *const names[] = {"X", "Scale", "B"};
-    weft_status st = require_floats(n, in, in_count, 0, 0, names);
     int64_t axis;
     float eps;
     int ax = 0;
-    if (st == WEFT_OK)
-        st = require_rank(n, &in[0], 1);
-    if (st == WEFT_OK)
-        st = weft_node_attr_float(n, "epsilon", 1e-5f, &eps);
+    weft_status st = norm_begin(n, in, in_count, 0, names, 1, &eps);
     if (st == WEFT_OK)
         st = weft_node_attr_int(n, "axis", -1, &axis);
     if (st == WEFT_OK)
@@ -326,17 +340,11 @@ weft_status weft_ref_group_norm(const weft_node *n, const weft_host_tensor *in, 
                                 weft_host_tensor *out, size_t out_count)
 {
     static const char *const names[] = {"X", "scale", "bias"};
-    weft_status st = require_floats(n, in, in_count, 0, 2, names);
     int64_t groups;
     float eps;
+    weft_status st = norm_begin(n, in, in_count, 2, names, 2, &eps);
     if (st == WEFT_OK)
-        st = require_rank(n, &in[0], 2);
-    if (st == WEFT_OK)
-        st = weft_node_attr_float(n, "epsilon", 1e-5f, &eps);
-    if (st == WEFT_OK && !weft_node_attr(n, "num_groups"))
-        st = weft_node_fail(n, WEFT_ERR_GRAPH, "attribute 'num_groups' is required");
-    if (st == WEFT_OK)
-        st = weft_node_attr_int(n, "num_groups", 0, &groups);
+        st = infer_attr_int_required(n, "num_groups", &groups);
     if (st != WEFT_OK)
         return st;
     const weft_shape *s = &in[0].shape;
@@ -351,19 +359,7 @@ weft_status weft_ref_group_norm(const weft_node *n, const weft_host_tensor *in, 
         (st = require_vector(n, in, 2, names[2], count)) != WEFT_OK ||
         (st = ref_check_output(n, out, out_count, 0, WEFT_FLOAT32, s)) != WEFT_OK)
         return st;
-    int64_t per = c / groups, spatial = weft_shape_product(s, 2, s->rank), len = per * spatial;
-    int64_t segments = s->dims[0] * groups;
-    const float *x = in[0].data, *scale = in[1].data, *b = in[2].data;
-    float *y = out[0].data;
-    for (int64_t g = 0; g < segments; g++) {
-        double mean, var;
-        moments(x + g * len, len, 1, &mean, &var);
-        double inv = 1.0 / sqrt(var + (double)eps);
-        int64_t group = g % groups;
-        for (int64_t k = 0; k < len; k++) {
-            int64_t p = per_group ? group : group * per + k / spatial;
-            y[g * len + k] = (float)((x[g * len + k] - mean) * inv * scale[p] + b[p]);
-        }
-    }
+    normalize_groups(in[0].data, in[1].data, in[2].data, out[0].data, s->dims[0] * groups, groups,
+                     c / groups, weft_shape_product(s, 2, s->rank), per_group, eps);
     return WEFT_OK;
 }

@@ -1,4 +1,5 @@
 /* What ops may ask of the runtime (declared in ops/op.h). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,4 +202,13 @@ weft_status weft_op_add_event(weft_run *r, cl_event event)
     }
     step->events[step->event_count++] = event;
     return WEFT_OK;
+}
+
+int weft_op_refuse(char *why, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+    return 0;
 }
