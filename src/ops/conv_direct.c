@@ -145,15 +145,8 @@ static int direct_supports(const weft_graph *g, const weft_node *n, const weft_d
     if (geo.transpose)
         return weft_op_refuse(why, cap, "not a Conv");
     conv_tile t = conv_tile_for(&geo, d, 0);
-    conv_padded p;
-    int64_t count, mt = (geo.mg + t.kt - 1) / t.kt;
-    conv_padded_layout(&geo, t.vw * t.nv, t.rt, t.flat, &p);
-    if (!conv_padded_elements(&geo, &p, &count))
-        return weft_op_refuse(why, cap, "the padded input would exceed 2^31 - 1 elements");
-    if ((double)geo.group * (double)mt * (double)geo.cg * (double)conv_geom_taps(&geo) * t.kt >
-        (double)INT32_MAX)
-        return weft_op_refuse(why, cap, "the packed weights would exceed 2^31 - 1 elements");
-    return 1;
+    return conv_padded_fits(&geo, t.vw * t.nv, t.rt, t.flat, (geo.mg + t.kt - 1) / t.kt, t.kt,
+                            why, cap);
 }
 
 /* Seconds: conv_padded_tile_cost with the share of the tile that holds

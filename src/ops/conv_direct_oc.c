@@ -124,15 +124,8 @@ static int oc_supports(const weft_graph *g, const weft_node *n, const weft_devic
     if (geo.transpose)
         return weft_op_refuse(why, cap, "not a Conv");
     oc_tile t = oc_tile_for(&geo, d, 0);
-    conv_padded p;
-    int64_t count, lanes = (int64_t)t.vw * t.nv;
-    conv_padded_layout(&geo, 1, 1, 0, &p);
-    if (!conv_padded_elements(&geo, &p, &count))
-        return weft_op_refuse(why, cap, "the padded input would exceed 2^31 - 1 elements");
-    if ((double)geo.group * (double)ceil_div(geo.mg, lanes) * (double)lanes * (double)geo.cg *
-            (double)conv_geom_taps(&geo) > (double)INT32_MAX)
-        return weft_op_refuse(why, cap, "the packed weights would exceed 2^31 - 1 elements");
-    return 1;
+    int64_t lanes = (int64_t)t.vw * t.nv;
+    return conv_padded_fits(&geo, 1, 1, 0, ceil_div(geo.mg, lanes), lanes, why, cap);
 }
 
 /* Seconds: conv_padded_tile_cost, as conv_direct's, with the share of

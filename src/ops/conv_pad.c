@@ -49,6 +49,20 @@ int conv_padded_elements(const conv_geom *geo, const conv_padded *p, int64_t *co
     return e <= (double)INT32_MAX;
 }
 
+int conv_padded_fits(const conv_geom *geo, int64_t cols, int64_t rt, int flat, int64_t tiles,
+                     int64_t lanes, char *why, size_t cap)
+{
+    conv_padded p;
+    int64_t count;
+    conv_padded_layout(geo, cols, rt, flat, &p);
+    if (!conv_padded_elements(geo, &p, &count))
+        return weft_op_refuse(why, cap, "the padded input would exceed 2^31 - 1 elements");
+    if ((double)geo->group * (double)tiles * (double)lanes * (double)geo->cg *
+            (double)conv_geom_taps(geo) > (double)INT32_MAX)
+        return weft_op_refuse(why, cap, "the packed weights would exceed 2^31 - 1 elements");
+    return 1;
+}
+
 double conv_padded_tile_cost(const conv_geom *geo, const weft_device_info *d, double fill,
                              double other_eff)
 {

@@ -26,6 +26,12 @@ void conv_padded_layout(const conv_geom *geo, int64_t cols, int64_t rt, int flat
  * with int). */
 int conv_padded_elements(const conv_geom *geo, const conv_padded *p, int64_t *count);
 
+/* For supports(): whether the copy (conv_padded_layout's arguments) and
+ * weights packed in tiles of `lanes` output channels (tiles per group)
+ * stay within the kernels' int indices; 0 with why filled if not. */
+int conv_padded_fits(const conv_geom *geo, int64_t cols, int64_t rt, int flat, int64_t tiles,
+                     int64_t lanes, char *why, size_t cap);
+
 /* Seconds for a register-tile conv reading the copy (conv_direct,
  * direct_oc): the MACs at a share of an assumed peak (CPU class: 16 FMA
  * lanes per compute unit and cycle, 60% of it, 35% for 1x1 kernels; other
