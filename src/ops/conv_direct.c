@@ -188,13 +188,10 @@ static weft_status pack(weft_prepare *p, direct_state *s)
     int64_t taps = conv_geom_taps(geo), kt = s->tile.kt, mt = s->mt;
     size_t wcount = (size_t)(geo->group * mt * geo->cg * taps * kt);
     size_t bcount = (size_t)(geo->group * mt * kt);
-    float *wp = calloc(wcount ? wcount : 1, sizeof *wp), *bp = calloc(bcount, sizeof *bp);
-    if (!wp || !bp) {
-        free(wp);
-        free(bp);
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory to pack the weights of node '%s'",
-                         p->node->name);
-    }
+    float *wp, *bp;
+    weft_status st = conv_pack_alloc(p, wcount, bcount, &wp, &bp);
+    if (st != WEFT_OK)
+        return st;
     for (int64_t g = 0; g < geo->group; g++)
         for (int64_t ml = 0; ml < geo->mg; ml++) {
             int64_t m = g * geo->mg + ml, tile = ml / kt, k = ml % kt;
@@ -205,12 +202,7 @@ static weft_status pack(weft_prepare *p, direct_state *s)
                     wp[(((g * mt + tile) * geo->cg + c) * taps + t) * kt + k] =
                         w[(m * geo->cg + c) * taps + t];
         }
-    weft_status st = weft_op_upload(p, wp, wcount * sizeof *wp, &s->weights);
-    if (st == WEFT_OK)
-        st = weft_op_upload(p, bp, bcount * sizeof *bp, &s->bias);
-    free(wp);
-    free(bp);
-    return st;
+    return conv_pack_upload(p, wp, wcount, bp, bcount, &s->weights, &s->bias);
 }
 
 static weft_status direct_prepare(weft_prepare *p)

@@ -179,13 +179,10 @@ static weft_status pack(weft_prepare *p, oc_state *s)
     int64_t taps = conv_geom_taps(geo), tn = (int64_t)s->tile.vw * s->tile.nv, ct = s->ctiles;
     size_t wcount = (size_t)(geo->group * ct * geo->cg * taps * tn);
     size_t bcount = (size_t)(geo->group * ct * tn);
-    float *wp = calloc(wcount ? wcount : 1, sizeof *wp), *bp = calloc(bcount, sizeof *bp);
-    if (!wp || !bp) {
-        free(wp);
-        free(bp);
-        return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory to pack the weights of node '%s'",
-                         p->node->name);
-    }
+    float *wp, *bp;
+    weft_status st = conv_pack_alloc(p, wcount, bcount, &wp, &bp);
+    if (st != WEFT_OK)
+        return st;
     /* Written in order (each tile's lanes innermost), read down tn rows of
      * W at once: a cache line per float the other way round. */
     int64_t cgt = geo->cg * taps;
@@ -203,12 +200,7 @@ static weft_status pack(weft_prepare *p, oc_state *s)
                 for (int64_t l = 0; l < lanes; l++)
                     bp[(g * ct + tile) * tn + l] = b[m0 + l];
         }
-    weft_status st = weft_op_upload(p, wp, wcount * sizeof *wp, &s->weights);
-    if (st == WEFT_OK)
-        st = weft_op_upload(p, bp, bcount * sizeof *bp, &s->bias);
-    free(wp);
-    free(bp);
-    return st;
+    return conv_pack_upload(p, wp, wcount, bp, bcount, &s->weights, &s->bias);
 }
 
 static weft_status oc_prepare(weft_prepare *p)

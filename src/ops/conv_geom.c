@@ -3,6 +3,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "graph/infer_util.h"
@@ -226,4 +227,29 @@ int conv_supports_common(const weft_graph *g, const weft_node *n, conv_geom *geo
                                                                !b->data)))
         return weft_op_refuse(why, cap, "W and B must be constants (they are packed once)");
     return conv_geom_read(g, n, geo, why, cap);
+}
+
+weft_status conv_pack_alloc(const weft_prepare *p, size_t wcount, size_t bcount, float **wp,
+                            float **bp)
+{
+    *wp = calloc(wcount ? wcount : 1, sizeof **wp);
+    *bp = calloc(bcount ? bcount : 1, sizeof **bp);
+    if (*wp && *bp)
+        return WEFT_OK;
+    free(*wp);
+    free(*bp);
+    *wp = *bp = NULL;
+    return weft_fail(WEFT_ERR_OUT_OF_MEMORY, "no memory to pack the weights of node '%s'",
+                     p->node->name);
+}
+
+weft_status conv_pack_upload(weft_prepare *p, float *wp, size_t wcount, float *bp, size_t bcount,
+                             cl_mem *w, cl_mem *b)
+{
+    weft_status st = weft_op_upload(p, wp, wcount * sizeof *wp, w);
+    if (st == WEFT_OK)
+        st = weft_op_upload(p, bp, bcount * sizeof *bp, b);
+    free(wp);
+    free(bp);
+    return st;
 }

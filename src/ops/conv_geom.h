@@ -100,6 +100,15 @@ void conv_epilogue_options(const conv_epilogue *e, weft_options *o);
 int conv_supports_common(const weft_graph *g, const weft_node *n, conv_geom *geo, char *why,
                          size_t cap);
 
+/* The host arrays of a kernel's packed weights (wcount floats) and bias
+ * (bcount), zeroed (tiles pad with zeros); WEFT_ERR_OUT_OF_MEMORY naming
+ * the node, with nothing held. */
+weft_status conv_pack_alloc(const weft_prepare *p, size_t wcount, size_t bcount, float **wp,
+                            float **bp);
+/* Uploads both arrays into *w and *b, and frees them either way. */
+weft_status conv_pack_upload(weft_prepare *p, float *wp, size_t wcount, float *bp, size_t bcount,
+                             cl_mem *w, cl_mem *b);
+
 /* The first step of every conv implementation's prepare: a zeroed state
  * of `size` bytes in p->state (the session releases it through the
  * implementation's release, also on failure), the node's geometry read
