@@ -90,10 +90,8 @@ __kernel void conv_depthwise_f32(__global const float *xp, __global const float 
 #if KW != 0
     int col_off[KW];
 #pragma unroll
-    for (int kw = 0; kw < KW; kw++) {
-        const int tx = kw * dw, cq = tx / sw;
-        col_off[kw] = (tx - cq * sw) * cps + cq;
-    }
+    for (int kw = 0; kw < KW; kw++)
+        col_off[kw] = xp_col_off(kw, dw, sw, cps);
 #endif
     for (int oh = 0; oh < oh_n; oh++) {
         __global const float *xo = xs + oh * sh * row;
@@ -114,8 +112,7 @@ __kernel void conv_depthwise_f32(__global const float *xp, __global const float 
 #if KW != 0
                         __global const float *xt = xr + col_off[kw];
 #else
-                        const int tx = kw * dw, cq = tx / sw;
-                        __global const float *xt = xr + (tx - cq * sw) * cps + cq;
+                        __global const float *xt = xr + xp_col_off(kw, dw, sw, cps);
 #endif
                         const floatv wk = (floatv)wr[kw];
 #pragma unroll

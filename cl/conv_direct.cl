@@ -183,10 +183,8 @@ __kernel void conv_direct_f32(__global const float *xp, __global const float *wp
 #if KW != 0
     int col_off[KW];
 #pragma unroll
-    for (int kw = 0; kw < KW; kw++) {
-        const int tx = kw * dw, cq = tx / sw;
-        col_off[kw] = (tx - cq * sw) * cps + cq;
-    }
+    for (int kw = 0; kw < KW; kw++)
+        col_off[kw] = xp_col_off(kw, dw, sw, cps);
 #endif
     for (int ci = 0; ci < cg; ci++) {
         __global const float *xc = xb + ci * plane;
@@ -212,8 +210,7 @@ __kernel void conv_direct_f32(__global const float *xp, __global const float *wp
 #if KW != 0
                     __global const float *xt = xr + col_off[kw];
 #else
-                    const int tx = kw * dw, cq = tx / sw;
-                    __global const float *xt = xr + (tx - cq * sw) * cps + cq;
+                    __global const float *xt = xr + xp_col_off(kw, dw, sw, cps);
 #endif
                     __global const float *wt = wc + ((kd * kh_n + kh) * kw_n + kw) * KT;
                     floatv xv[RT][NV];

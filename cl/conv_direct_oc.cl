@@ -90,10 +90,8 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
 #if KW != 0
     int col_off[KW];
 #pragma unroll
-    for (int kw = 0; kw < KW; kw++) {
-        const int tx = kw * dw, cq = tx / sw;
-        col_off[kw] = (tx - cq * sw) * cps + cq;
-    }
+    for (int kw = 0; kw < KW; kw++)
+        col_off[kw] = xp_col_off(kw, dw, sw, cps);
 #endif
     __global const float *xb = xp + (n * c + grp * cg) * slice + od * sd * zs;
     __global const float *bb = bpk + (grp * ctiles + ct) * (NV * VW);
@@ -158,8 +156,7 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
 #if KW != 0
                             __global const float *xt = xr + col_off[kw];
 #else
-                            const int tx = kw * dw, cq = tx / sw;
-                            __global const float *xt = xr + (tx - cq * sw) * cps + cq;
+                            __global const float *xt = xr + xp_col_off(kw, dw, sw, cps);
 #endif
                             floatv wv[NV];
 #pragma unroll

@@ -1,8 +1,9 @@
 /*
- * conv_epilogue — what the convolution kernels (conv_direct, conv_depthwise,
- * conv_transpose) share, pulled in by their `#include "conv_epilogue.cl"`
- * (src/runtime/sources.c): the vector type of width VW and the fused
- * activation applied as results are stored (formulas of cl/eltwise.cl).
+ * conv_epilogue — what the convolution kernels (conv_direct, conv_direct_oc,
+ * conv_depthwise, conv_transpose) share, pulled in by their `#include
+ * "conv_epilogue.cl"` (src/runtime/sources.c): the vector type of width VW,
+ * the fused activation applied as results are stored (formulas of
+ * cl/eltwise.cl) and where a tap reads conv_direct.cl's padded copy XP.
  *
  * -D contract (the including file may set VW's default first):
  *   VW         vector width: 4, 8 or 16 [4]
@@ -60,4 +61,13 @@ floatv activate(floatv v)
 #else
     return v;
 #endif
+}
+
+/* Where tap kw of a kernel row starts within a row of XP, whose columns
+ * are split by phase (cl/conv_direct.cl): phase (kw * dw) mod sw, cps
+ * apart, then (kw * dw) / sw into it. */
+inline int xp_col_off(int kw, int dw, int sw, int cps)
+{
+    const int tx = kw * dw, cq = tx / sw;
+    return (tx - cq * sw) * cps + cq;
 }

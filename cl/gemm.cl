@@ -121,6 +121,24 @@
 #define BATCH_OFFSET(b, batch1, s0, s1) \
     (((b) / (batch1)) * (s0) + ((b) - ((b) / (batch1)) * (batch1)) * (s1))
 
+/* The epilogue of the VW elements (row, col ..) of value v. */
+inline VEC epilogue_vec(VEC v, int row, int col, int bias_mode, __global const float *bias,
+                        int d_mode, __global const float *d, int d_rs, float beta, float act_a,
+                        float act_b)
+{
+    if (bias_mode == 1)
+        v += bias[row];
+    else if (bias_mode == 2)
+        v += VLOAD(bias + col);
+    if (d_mode == 1)
+        v += beta * VLOAD(d + row * d_rs + col);
+    else if (d_mode == 2)
+        v += beta * d[row * d_rs];
+    (void)act_a;
+    (void)act_b;
+    return ACTIVATE(v);
+}
+
 /* The scalar epilogue of element (row, col) of value v, for the edges. */
 inline float epilogue_one(float v, int row, int col, int bias_mode, __global const float *bias,
                           int d_mode, __global const float *d, int d_rs, float beta, float act_a,
@@ -203,16 +221,9 @@ __kernel void gemm_main(int M, int N, int K, int batch1, __global const float *a
 #pragma unroll
             for (int v = 0; v < NV; v++) {
                 int col = col0 + v * VW;
-                VEC x = alpha * acc[r][v];
-                if (bias_mode == 1)
-                    x += bias_p[row];
-                else if (bias_mode == 2)
-                    x += VLOAD(bias_p + col);
-                if (d_mode == 1)
-                    x += beta * VLOAD(d + db + row * d_rs + col);
-                else if (d_mode == 2)
-                    x += beta * d[db + row * d_rs];
-                VSTORE(ACTIVATE(x), c + cb + row * ldc + col);
+                VSTORE(epilogue_vec(alpha * acc[r][v], row, col, bias_mode, bias_p, d_mode,
+                                    d + db, d_rs, beta, act_a, act_b),
+                       c + cb + row * ldc + col);
             }
         }
         return;
@@ -236,16 +247,9 @@ __kernel void gemm_main(int M, int N, int K, int batch1, __global const float *a
         for (int v = 0; v < NV; v++) {
             int col = col0 + v * VW;
             if (col >= first && col + VW <= N) {
-                VEC x = VLOAD(tile + r * TN + v * VW);
-                if (bias_mode == 1)
-                    x += bias_p[row];
-                else if (bias_mode == 2)
-                    x += VLOAD(bias_p + col);
-                if (d_mode == 1)
-                    x += beta * VLOAD(d + db + row * d_rs + col);
-                else if (d_mode == 2)
-                    x += beta * d[db + row * d_rs];
-                VSTORE(ACTIVATE(x), c + cb + row * ldc + col);
+                VSTORE(epilogue_vec(VLOAD(tile + r * TN + v * VW), row, col, bias_mode, bias_p,
+                                    d_mode, d + db, d_rs, beta, act_a, act_b),
+                       c + cb + row * ldc + col);
             } else {
 #pragma unroll 1
                 for (int l = 0; l < VW; l++)
