@@ -24,7 +24,7 @@
  *   COL_MAJOR   Indices column-major over the spatial axes
  *               (storage_order 1) [0]
  *   PAIR_BLOCK  global pools: terms summed in order before pairwise
- *               combination [8]
+ *               combination (pairwise.cl) [8]
  *   KERNELS     which kernels the program holds: KERNELS_WINDOW (pool_f32,
  *               pool_rows_f32), KERNELS_GLOBAL (global_*), KERNELS_UNPOOL
  *               (unpool_*) or KERNELS_ALL [KERNELS_ALL]. Drivers that make
@@ -115,9 +115,8 @@
 #ifndef KERNELS
 #define KERNELS KERNELS_ALL
 #endif
-#ifndef PAIR_BLOCK
-#define PAIR_BLOCK 8
-#endif
+
+#include "pairwise.cl"
 
 /* |v|^P, and its inverse s^(1/P) for s >= 0. */
 float lp_term(float v)
@@ -624,9 +623,7 @@ __kernel void pool_rows_f32(__global const float *x, __global float *y,
 #endif
 
 /* This work-item's part of a plane: the elements x[first + j * step] for
- * j < count. Sums run in pairwise order (blocks of PAIR_BLOCK terms, then
- * combined like a binary counter), so rounding grows with PAIR_BLOCK +
- * log2(count) rather than with count; 32 levels cover any uint count. */
+ * j < count, sums in pairwise order (pairwise.cl). */
 float plane_part(__global const float *x, uint first, uint count, uint step)
 {
 #if POOL == POOL_MAX
@@ -635,8 +632,7 @@ float plane_part(__global const float *x, uint first, uint count, uint step)
         m = max_nan(m, x[first + j * step]);
     return m;
 #else
-    float stack[32];
-    uint top = 0, blocks = 0;
+    pairwise p = pairwise_start();
     for (uint k = 0; k < count; k += PAIR_BLOCK) {
         const uint end = min(count, k + PAIR_BLOCK);
         float s = 0.0f;
@@ -647,15 +643,9 @@ float plane_part(__global const float *x, uint first, uint count, uint step)
             s += lp_term(x[first + j * step]);
 #endif
         }
-        for (uint b = blocks; b & 1u; b >>= 1)
-            s += stack[--top];
-        stack[top++] = s;
-        blocks++;
+        pairwise_push(&p, s);
     }
-    float total = 0.0f;
-    while (top > 0)
-        total += stack[--top];
-    return total;
+    return pairwise_total(&p);
 #endif
 }
 

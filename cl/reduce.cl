@@ -14,7 +14,7 @@
  *   KRANK       number of kept dims, 0 (everything reduced) to 4 (default 0)
  *   RRANK       number of reduced dims, 1 to 4 (default 1)
  *   PAIR_BLOCK  terms summed in order before pairwise combination
- *               (default 8)
+ *               (pairwise.cl; default 8)
  * meta: kept dims[KRANK], kept strides[KRANK], reduced dims[RRANK],
  * reduced strides[RRANK], in elements.
  *
@@ -32,9 +32,8 @@
 #ifndef RRANK
 #define RRANK 1
 #endif
-#ifndef PAIR_BLOCK
-#define PAIR_BLOCK 8
-#endif
+
+#include "pairwise.cl"
 
 /* Input offset of output element o. Remainders are written as o - q * dim
  * rather than o % dim: with both / and %, LLVM emits a `freeze` that
@@ -67,30 +66,20 @@ uint reduced_offset(uint k, __constant const int *meta)
 #endif
 }
 
-/* sum(x[base + offset(first + j * step)]) for j < count, in pairwise order:
- * blocks of PAIR_BLOCK terms summed in order, then combined like a binary
- * counter (a new block sum absorbs the stack top while the block count
- * has trailing ones), so rounding grows with PAIR_BLOCK + log2(count)
- * rather than with count. 32 levels cover any uint count. */
+/* sum(x[base + offset(first + j * step)]) for j < count, in pairwise
+ * order (pairwise.cl). */
 float pairwise_sum(__global const float *x, uint base, uint first, uint count, uint step,
                    __constant const int *meta)
 {
-    float stack[32];
-    uint top = 0, blocks = 0;
+    pairwise p = pairwise_start();
     for (uint k = 0; k < count; k += PAIR_BLOCK) {
         const uint end = min(count, k + PAIR_BLOCK);
         float s = 0.0f;
         for (uint j = k; j < end; j++)
             s += x[base + reduced_offset(first + j * step, meta)];
-        for (uint b = blocks; b & 1u; b >>= 1)
-            s += stack[--top];
-        stack[top++] = s;
-        blocks++;
+        pairwise_push(&p, s);
     }
-    float total = 0.0f;
-    while (top > 0)
-        total += stack[--top];
-    return total;
+    return pairwise_total(&p);
 }
 
 __kernel void reduce_mean_rows_f32(__global const float *x, __global float *y, const uint outputs,

@@ -12,7 +12,7 @@
  * -D contract:
  *   LOG_SOFTMAX  1 for LogSoftmax, 0 for Softmax (default 0)
  *   PAIR_BLOCK   terms summed in order before pairwise combination
- *                (default 8)
+ *                (pairwise.cl; default 8)
  *
  * Two kernels, the host chooses:
  *   softmax_rows_f32   one work-item per row (short rows, many of them);
@@ -27,33 +27,22 @@
 #ifndef LOG_SOFTMAX
 #define LOG_SOFTMAX 0
 #endif
-#ifndef PAIR_BLOCK
-#define PAIR_BLOCK 8
-#endif
 
-/* sum(exp(x[first + j * step] - m)) for j < count, in pairwise order:
- * blocks of PAIR_BLOCK terms summed in order, then combined like a binary
- * counter (a new block sum absorbs the stack top while the block count
- * has trailing ones), so rounding grows with PAIR_BLOCK + log2(count)
- * rather than with count. 32 levels cover any uint count. */
+#include "pairwise.cl"
+
+/* sum(exp(x[first + j * step] - m)) for j < count, in pairwise order
+ * (pairwise.cl). */
 float sum_exp(__global const float *x, uint first, uint count, uint step, float m)
 {
-    float stack[32];
-    uint top = 0, blocks = 0;
+    pairwise p = pairwise_start();
     for (uint k = 0; k < count; k += PAIR_BLOCK) {
         const uint end = min(count, k + PAIR_BLOCK);
         float s = 0.0f;
         for (uint j = k; j < end; j++)
             s += exp(x[first + j * step] - m);
-        for (uint b = blocks; b & 1u; b >>= 1)
-            s += stack[--top];
-        stack[top++] = s;
-        blocks++;
+        pairwise_push(&p, s);
     }
-    float total = 0.0f;
-    while (top > 0)
-        total += stack[--top];
-    return total;
+    return pairwise_total(&p);
 }
 
 float finish(float v, float m, float s, float log_s)
