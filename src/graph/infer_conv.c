@@ -7,7 +7,8 @@
 #include "graph/op_kind.h"
 
 /* Checks X, W and optional B of a Conv/ConvTranspose: float32, W of X's
- * rank, the group attribute, kernel_shape against W's spatial dims. */
+ * rank, the group attribute (dividing X's channels), kernel_shape against W's
+ * spatial dims. */
 static weft_status conv_common(const weft_graph *g, const weft_node *n, infer_window *w,
                                int64_t *group)
 {
@@ -45,7 +46,14 @@ static weft_status conv_common(const weft_graph *g, const weft_node *n, infer_wi
                                   wt->name, weft_shape_str(&wt->shape).s, (long long)k);
         w->kernel[i] = k;
     }
-    return infer_window_attrs(n, 1, w);
+    if ((st = infer_window_attrs(n, 1, w)) != WEFT_OK)
+        return st;
+    if (x->shape.dims[1] % *group != 0)
+        return weft_node_fail(n, WEFT_ERR_SHAPE,
+                              "attribute 'group' = %lld does not divide the %lld channels of X "
+                              "('%s')",
+                              (long long)*group, (long long)x->shape.dims[1], x->name);
+    return WEFT_OK;
 }
 
 /* Optional bias B: shape [M]. */
@@ -106,11 +114,6 @@ weft_status weft_infer_conv(weft_graph *g, weft_node *n)
     if (st != WEFT_OK)
         return st;
     int64_t c = x->shape.dims[1], m = wt->shape.dims[0], cg = wt->shape.dims[1];
-    if (c % group != 0)
-        return weft_node_fail(n, WEFT_ERR_SHAPE,
-                              "attribute 'group' = %lld does not divide the %lld channels of X "
-                              "('%s')",
-                              (long long)group, (long long)c, x->name);
     if (m % group != 0)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "attribute 'group' = %lld does not divide the %lld output channels "
@@ -147,11 +150,6 @@ weft_status weft_infer_conv_transpose(weft_graph *g, weft_node *n)
         return st;
     /* W is [C, M / group, k...]. */
     int64_t c = x->shape.dims[1], m;
-    if (c % group != 0)
-        return weft_node_fail(n, WEFT_ERR_SHAPE,
-                              "attribute 'group' = %lld does not divide the %lld channels of X "
-                              "('%s')",
-                              (long long)group, (long long)c, x->name);
     if (wt->shape.dims[0] != c)
         return weft_node_fail(n, WEFT_ERR_SHAPE,
                               "input 'W' ('%s') of shape %s has %lld input channels but X ('%s') "
