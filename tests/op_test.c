@@ -6,6 +6,7 @@
 #include "core/random.h"
 #include "graph/graph.h"
 #include "op_test.h"
+#include "ops/op.h"
 #include "ref/ref.h"
 #include "runtime/session.h"
 #include "test_common.h"
@@ -28,7 +29,57 @@ int op_test_teardown(void **state)
     return 0;
 }
 
-static weft_attrs *make_attrs(const op_case *c)
+int op_test_open_device(weft_context **ctx, weft_device_info *dev)
+{
+    if (test_under_oclgrind())
+        setenv("WEFT_MEMORY_PLAN", "off", 1);
+    weft_context_options o = test_options(NULL);
+    if (weft_context_create(&o, ctx) != WEFT_OK) {
+        fprintf(stderr, "no context: %s\n", weft_last_error());
+        return 1;
+    }
+    if (weft_context_device_info(*ctx, 0, dev) != WEFT_OK) {
+        fprintf(stderr, "no device info: %s\n", weft_last_error());
+        weft_context_release(*ctx);
+        return 1;
+    }
+    return 0;
+}
+
+const weft_op_impl *op_test_impl(const char *op, const char *name)
+{
+    for (size_t i = 0; i < weft_op_impl_count; i++)
+        if (strcmp(weft_op_impls[i]->ops[0], op) == 0 && strcmp(weft_op_impls[i]->name, name) == 0)
+            return weft_op_impls[i];
+    fail_msg("no implementation %s:%s", op, name);
+    return NULL;
+}
+
+void op_test_expect_refusal(const weft_graph *g, const weft_node *n, const weft_op_impl *impl,
+                            const weft_device_info *dev, const char *part)
+{
+    char why[256] = "";
+    assert_false(impl->supports(g, n, dev, why, sizeof why));
+    if (!strstr(why, part))
+        fail_msg("%s refused with '%s', expected '%s'", impl->name, why, part);
+}
+
+weft_session *op_test_forced_session(weft_context *ctx, weft_graph *g, const char *op,
+                                     const char *impl, const char *label)
+{
+    char force[96];
+    snprintf(force, sizeof force, "%s:%s", op, impl);
+    weft_session_options so;
+    weft_session_options_defaults(&so);
+    so.force_impl = force;
+    weft_session *s;
+    if (weft_session_create(ctx, g, &so, &s) != WEFT_OK)
+        fail_msg("%s [%s]: session: %s", label, impl, weft_last_error());
+    assert_weft_ok(weft_session_poison(s, NAN));
+    return s;
+}
+
+weft_attrs *op_test_attrs(const op_case *c)
 {
     weft_attrs *a;
     assert_weft_ok(weft_attrs_create(&a));
@@ -48,7 +99,7 @@ static weft_attrs *make_attrs(const op_case *c)
     return a;
 }
 
-static size_t numel(int rank, const int64_t *dims)
+size_t op_test_numel(int rank, const int64_t *dims)
 {
     size_t n = 1;
     for (int i = 0; i < rank; i++)
@@ -83,7 +134,7 @@ void run_op_case(weft_context *ctx, const op_case *c, const char *label)
         snprintf(names[k], sizeof names[k], "in%d", k);
         in_names[k] = names[k];
         weft_dtype dt = in->dtype ? in->dtype : WEFT_FLOAT32;
-        size_t n = numel(in->rank, in->dims);
+        size_t n = op_test_numel(in->rank, in->dims);
         data[k] = malloc((n ? n : 1) * 8);
         assert_non_null(data[k]);
         if (dt == WEFT_INT64) {
@@ -115,7 +166,7 @@ void run_op_case(weft_context *ctx, const op_case *c, const char *label)
         snprintf(onames[k], sizeof onames[k], "out%d", k);
         out_names[k] = onames[k];
     }
-    weft_attrs *attrs = make_attrs(c);
+    weft_attrs *attrs = op_test_attrs(c);
     weft_status st = weft_graph_add_node(g, c->op, "node", in_names, (size_t)c->inputs, attrs,
                                          out_names, (size_t)nout);
     weft_attrs_release(attrs);
@@ -207,9 +258,7 @@ int op_test_unforce(void **state)
 void op_test_in_place(weft_context *ctx, weft_graph *g, int rank, const int64_t *dims,
                       uint64_t seed, float atol, float rtol, const char *op, const char *what)
 {
-    size_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= (size_t)dims[i];
+    size_t n = op_test_numel(rank, dims);
     float *data = malloc(n * sizeof *data), *got = malloc(n * sizeof *got);
     assert_non_null(data);
     assert_non_null(got);

@@ -14,6 +14,9 @@
 
 #include "weft.h"
 
+struct weft_node;
+struct weft_op_impl;
+
 #define OP_MAX_INPUTS 6
 #define OP_MAX_ATTRS 8
 
@@ -48,6 +51,13 @@ typedef struct op_case {
     const char *impl;         /* force this implementation ("op:impl") */
 } op_case;
 
+/* The case's attributes, as the node gets them; fails the test on a type
+ * it does not know. */
+weft_attrs *op_test_attrs(const op_case *c);
+
+/* Elements of a tensor of these dims. */
+size_t op_test_numel(int rank, const int64_t *dims);
+
 /* 0 on success; else fails the cmocka test with a message naming the case
  * (label) and the first wrong element. */
 void run_op_case(weft_context *ctx, const op_case *c, const char *label);
@@ -67,6 +77,30 @@ void op_test_in_place(weft_context *ctx, weft_graph *g, int rank, const int64_t 
 void op_test_force(const char *max_local, const char *path);
 /* op_test_force(NULL, NULL), as a cmocka teardown. */
 int op_test_unforce(void **state);
+
+/* The implementation `name` of op `op` in the registry (src/ops/impls.inc);
+ * fails the test when there is none. */
+const struct weft_op_impl *op_test_impl(const char *op, const char *name);
+
+/* Fails the test unless impl's supports() refuses node n of g on dev with
+ * a reason containing `part`. */
+void op_test_expect_refusal(const weft_graph *g, const struct weft_node *n,
+                            const struct weft_op_impl *impl, const weft_device_info *dev,
+                            const char *part);
+
+/* A session on g with op's nodes forced onto impl (force_impl "op:impl")
+ * and every buffer poisoned with NaN; fails the test naming label and
+ * impl when it cannot be created. */
+weft_session *op_test_forced_session(weft_context *ctx, weft_graph *g, const char *op,
+                                     const char *impl, const char *label);
+
+/* For a test's main: a context on the default device, disk cache off, and
+ * that device's description. Under oclgrind every buffer is its own
+ * (WEFT_MEMORY_PLAN=off): oclgrind 21.10 loses track of writes through
+ * the sub-buffers of the session's arena (src/runtime/session.c), where
+ * the convolutions keep their workspaces. Prints why and returns nonzero
+ * on failure. */
+int op_test_open_device(weft_context **ctx, weft_device_info *dev);
 
 /* A context on the default device, disk cache off (for group setup). */
 int op_test_setup(void **state);

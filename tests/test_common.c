@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/random.h"
 #include "core/util.h"
 #include "test_common.h"
 
@@ -38,6 +39,19 @@ void test_rmtree(const char *path)
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         chmod(path, 0700);
     nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void test_add_random_constant(weft_graph *g, const char *name, int rank, const int64_t *dims,
+                              uint64_t *seed, float lo, float hi)
+{
+    size_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= (size_t)dims[i];
+    float *data = malloc((n ? n : 1) * sizeof *data);
+    assert_non_null(data);
+    weft_random_fill(seed, data, n, lo, hi);
+    assert_weft_ok(weft_graph_add_constant(g, name, WEFT_FLOAT32, rank, dims, data));
+    free(data);
 }
 
 int test_under_oclgrind(void)

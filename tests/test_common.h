@@ -34,6 +34,11 @@
                      weft_last_error());                                             \
     } while (0)
 
+/* Adds float32 constant `name` of these dims to g, uniform in [lo, hi)
+ * drawn from *seed (which advances). */
+void test_add_random_constant(weft_graph *g, const char *name, int rank, const int64_t *dims,
+                              uint64_t *seed, float lo, float hi);
+
 /* A fresh, empty folder under WEFT_TEST_TMP (or /tmp), unique per call;
  * malloc'd path. */
 char *test_tmpdir(const char *label);

@@ -48,6 +48,7 @@
 
 #include "core/random.h"
 #include "graph/graph.h"
+#include "op_test.h"
 #include "ops/op.h"
 #include "ref/ref.h"
 #include "runtime/session.h"
@@ -161,14 +162,6 @@ static uint64_t seed_of(const char *label)
     return seed;
 }
 
-static size_t dims_numel(const int64_t *d, int rank)
-{
-    size_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= (size_t)d[i];
-    return n;
-}
-
 static void make_data(const conv_case *cc, const char *label, case_data *cd)
 {
     uint64_t seed = seed_of(label);
@@ -180,7 +173,7 @@ static void make_data(const conv_case *cc, const char *label, case_data *cd)
         cd->xd[2 + i] = cc->in[i];
         cd->wd[2 + i] = cc->k[i];
     }
-    size_t nx = dims_numel(cd->xd, 2 + cc->sp), nw = dims_numel(cd->wd, 2 + cc->sp);
+    size_t nx = op_test_numel(2 + cc->sp, cd->xd), nw = op_test_numel(2 + cc->sp, cd->wd);
     cd->x = malloc(nx * sizeof(float));
     cd->w = malloc(nw * sizeof(float));
     cd->b = malloc((size_t)cc->m * sizeof(float));
@@ -305,7 +298,7 @@ static int run_case(const conv_case *cc, const char *only, tally *t)
         fail_msg("%s: validate: %s", label, weft_last_error());
     weft_tensor feed = {.name = "x", .dtype = WEFT_FLOAT32, .rank = 2 + cc->sp, .data = cd.x};
     memcpy(feed.dims, cd.xd, sizeof cd.xd);
-    feed.size_bytes = dims_numel(cd.xd, 2 + cc->sp) * sizeof(float);
+    feed.size_bytes = op_test_numel(2 + cc->sp, cd.xd) * sizeof(float);
     weft_host_tensor want;
     if (weft_ref_run_graph(ref, &feed, 1, &want, 1) != WEFT_OK)
         fail_msg("%s: reference: %s", label, weft_last_error());
@@ -334,15 +327,7 @@ static int run_case(const conv_case *cc, const char *only, tally *t)
             t->skipped++; /* CLBlast's kernels take too long under oclgrind */
             continue;
         }
-        char force[96];
-        snprintf(force, sizeof force, "%s:%s", node->op, impl->name);
-        weft_session_options so;
-        weft_session_options_defaults(&so);
-        so.force_impl = force;
-        weft_session *s;
-        if (weft_session_create(g_ctx, dev, &so, &s) != WEFT_OK)
-            fail_msg("%s [%s]: session: %s", label, impl->name, weft_last_error());
-        assert_weft_ok(weft_session_poison(s, NAN));
+        weft_session *s = op_test_forced_session(g_ctx, dev, node->op, impl->name, label);
         memset(got, 0xff, n * sizeof *got);
         weft_tensor out = {.name = "y", .data = got, .size_bytes = n * sizeof *got};
         if (weft_session_run(s, &feed, 1, &out, 1) != WEFT_OK)
@@ -727,29 +712,61 @@ static void test_epilogues(void **state)
 
 /* ---- Small tiles: every edge of every tile dimension ------------------------------------ */
 
+/* A kernel's tiles forced small through its tile variable, so that the
+ * cases cross every edge of every tile dimension. */
+typedef struct tile_test {
+    const char *what, *env, *impl;
+    const char *tiles[6];     /* NULL ends; "": the table's own choice */
+    size_t oclgrind[2];       /* the tiles kept under oclgrind */
+    int edges;                /* the edge shapes below first */
+    conv_case cases[6];       /* .sp 0 ends */
+} tile_test;
+
+/* Shapes that end partway through the tiles of both direct kernels:
+ * uneven pads, and groups with SAME padding and stride 2. */
+static const conv_case tile_edges[] = {
+    {.sp = 2, .n = 2, .c = 5, .m = 7, .group = 1, .in = {11, 13}, .k = {3, 3}, .s = {1, 1},
+     .d = {1, 1}, .pads_given = 1, .pads = {1, 2, 0, 1}, .bias = 1},
+    {.sp = 2, .n = 1, .c = 4, .m = 10, .group = 2, .in = {10, 23}, .k = {3, 5}, .s = {2, 2},
+     .d = {1, 1}, .auto_pad = "SAME_UPPER", .bias = 1},
+};
+
+/* Every case on tt->impl alone, which must take each, under each tile. */
+static void run_tile_test(const tile_test *tt)
+{
+    size_t tiles = 0, cases = 0;
+    while (tiles < COUNT(tt->tiles) && tt->tiles[tiles])
+        tiles++;
+    while (cases < COUNT(tt->cases) && tt->cases[cases].sp)
+        cases++;
+    tally t = {0};
+    for (size_t i = 0; i < (small() ? COUNT(tt->oclgrind) : tiles); i++) {
+        const char *tile = tt->tiles[small() ? tt->oclgrind[i] : i];
+        if (tile[0])
+            setenv(tt->env, tile, 1);
+        for (size_t c = 0; tt->edges && c < COUNT(tile_edges); c++)
+            assert_int_equal(run_case(&tile_edges[c], tt->impl, &t), 1);
+        for (size_t c = 0; c < cases; c++)
+            assert_int_equal(run_case(&tt->cases[c], tt->impl, &t), 1);
+        unsetenv(tt->env);
+    }
+    tally_print(&t, tt->what);
+}
+
 static void test_direct_tiles(void **state)
 {
     (void)state;
-    static const char *const tiles[] = {"3,1,4,3,1", "3,2,4,2", "5,3,8,1", "2,1,16,2",
-                                        "1,4,4,3", "8,1,16,2,1"};
-    const conv_case cases[] = {
-        {.sp = 2, .n = 2, .c = 5, .m = 7, .group = 1, .in = {11, 13}, .k = {3, 3}, .s = {1, 1},
-         .d = {1, 1}, .pads_given = 1, .pads = {1, 2, 0, 1}, .bias = 1},
-        {.sp = 2, .n = 1, .c = 4, .m = 10, .group = 2, .in = {10, 23}, .k = {3, 5}, .s = {2, 2},
-         .d = {1, 1}, .auto_pad = "SAME_UPPER", .bias = 1},
-        {.sp = 2, .n = 1, .c = 3, .m = 4, .group = 1, .in = {12, 17}, .k = {2, 3}, .s = {3, 3},
-         .d = {2, 1}, .pads_given = 1, .pads = {2, 1, 1, 2}},
-        {.sp = 2, .n = 2, .c = 6, .m = 9, .group = 1, .in = {7, 6}, .k = {3, 2}, .s = {1, 1},
-         .d = {2, 1}, .pads_given = 1, .pads = {2, 0, 1, 1}, .bias = 1},
+    static const tile_test tt = {
+        "direct tiles", "WEFT_CONV_TILE", "direct",
+        {"3,1,4,3,1", "3,2,4,2", "5,3,8,1", "2,1,16,2", "1,4,4,3", "8,1,16,2,1"},
+        {0, 1},
+        1,
+        {{.sp = 2, .n = 1, .c = 3, .m = 4, .group = 1, .in = {12, 17}, .k = {2, 3}, .s = {3, 3},
+          .d = {2, 1}, .pads_given = 1, .pads = {2, 1, 1, 2}},
+         {.sp = 2, .n = 2, .c = 6, .m = 9, .group = 1, .in = {7, 6}, .k = {3, 2}, .s = {1, 1},
+          .d = {2, 1}, .pads_given = 1, .pads = {2, 0, 1, 1}, .bias = 1}},
     };
-    tally t = {0};
-    for (size_t i = 0; i < (small() ? 2 : COUNT(tiles)); i++) {
-        setenv("WEFT_CONV_TILE", tiles[i], 1);
-        for (size_t c = 0; c < COUNT(cases); c++)
-            assert_int_equal(run_case(&cases[c], "direct", &t), 1);
-    }
-    unsetenv("WEFT_CONV_TILE");
-    tally_print(&t, "direct tiles");
+    run_tile_test(&tt);
 }
 
 /* ---- direct_oc tiles: positions past the plane, channels past the group ----------- */
@@ -761,26 +778,17 @@ static void test_direct_oc_tiles(void **state)
      * tiles of both kinds, one-position and one-lane-vector tiles; several
      * position tiles per work-item (the last past the plane) and reduction
      * blocks whose last one is short, of one channel, or all of them */
-    static const char *const tiles[] = {"3,4,2,3,2", "7,16,4", "5,8,3,2,5", "1,4,1,4,1",
-                                        "6,16,4,1,0", "7,16,2,1,64"};
-    const conv_case cases[] = {
-        {.sp = 2, .n = 2, .c = 5, .m = 7, .group = 1, .in = {11, 13}, .k = {3, 3}, .s = {1, 1},
-         .d = {1, 1}, .pads_given = 1, .pads = {1, 2, 0, 1}, .bias = 1},
-        {.sp = 2, .n = 1, .c = 4, .m = 10, .group = 2, .in = {10, 23}, .k = {3, 5}, .s = {2, 2},
-         .d = {1, 1}, .auto_pad = "SAME_UPPER", .bias = 1},
-        {.sp = 2, .n = 1, .c = 3, .m = 37, .group = 1, .in = {12, 17}, .k = {2, 3}, .s = {3, 3},
-         .d = {2, 1}, .pads_given = 1, .pads = {2, 1, 1, 2}},
-        {.sp = 2, .n = 1, .c = 24, .m = 33, .group = 1, .in = {7, 7}, .k = {3, 3}, .s = {1, 1},
-         .d = {1, 1}, .pads_given = 1, .pads = {1, 1, 1, 1}, .bias = 1},
+    static const tile_test tt = {
+        "direct_oc tiles", "WEFT_CONV_OC_TILE", "direct_oc",
+        {"3,4,2,3,2", "7,16,4", "5,8,3,2,5", "1,4,1,4,1", "6,16,4,1,0", "7,16,2,1,64"},
+        {0, 1},
+        1,
+        {{.sp = 2, .n = 1, .c = 3, .m = 37, .group = 1, .in = {12, 17}, .k = {2, 3}, .s = {3, 3},
+          .d = {2, 1}, .pads_given = 1, .pads = {2, 1, 1, 2}},
+         {.sp = 2, .n = 1, .c = 24, .m = 33, .group = 1, .in = {7, 7}, .k = {3, 3}, .s = {1, 1},
+          .d = {1, 1}, .pads_given = 1, .pads = {1, 1, 1, 1}, .bias = 1}},
     };
-    tally t = {0};
-    for (size_t i = 0; i < (small() ? 2 : COUNT(tiles)); i++) {
-        setenv("WEFT_CONV_OC_TILE", tiles[i], 1);
-        for (size_t c = 0; c < COUNT(cases); c++)
-            assert_int_equal(run_case(&cases[c], "direct_oc", &t), 1);
-    }
-    unsetenv("WEFT_CONV_OC_TILE");
-    tally_print(&t, "direct_oc tiles");
+    run_tile_test(&tt);
 }
 
 /* ---- Stems: few input channels, wide kernels, the rolled tap loop ---------------- */
@@ -790,38 +798,32 @@ static void test_direct_oc_tiles(void **state)
  * of it is crossed: channels past the tile (13 of 16, 9 of 3 x 4), rows
  * and columns past it, strides 1 to 4, dilation, asymmetric and SAME
  * pads, groups, a batch of 2, bias or not, fused activations; then the
- * table's own choice (the stem tile on CPU-class devices). */
+ * table's own choice (the stem tile on CPU-class devices). Under
+ * oclgrind: the stem tile and the table's. */
 static void test_direct_stem(void **state)
 {
     (void)state;
-    static const char *const tiles[] = {"8,3,16,1,0,1", "3,2,4,1,0,1", "5,1,8,2,0,1", ""};
-    const conv_case cases[] = {
-        {.sp = 2, .n = 1, .c = 3, .m = 13, .group = 1, .in = {23, 29}, .k = {7, 7}, .s = {2, 2},
-         .d = {1, 1}, .pads_given = 1, .pads = {3, 3, 3, 3}, .bias = 1, .act = "Relu"},
-        {.sp = 2, .n = 1, .c = 1, .m = 8, .group = 1, .in = {24, 37}, .k = {11, 11},
-         .s = {4, 4}, .d = {1, 1}, .pads_given = 1, .pads = {2, 2, 2, 2}},
-        {.sp = 2, .n = 2, .c = 4, .m = 9, .group = 1, .in = {17, 18}, .k = {3, 3}, .s = {2, 2},
-         .d = {1, 1}, .pads_given = 1, .pads = {1, 0, 1, 2}, .bias = 1, .act = "LeakyRelu",
-         .alpha = 0.1f},
-        {.sp = 2, .n = 1, .c = 3, .m = 16, .group = 1, .in = {19, 21}, .k = {5, 5}, .s = {3, 3},
-         .d = {2, 2}, .pads_given = 1, .pads = {2, 2, 2, 2}, .bias = 1, .act = "Clip",
-         .alpha = 0.0f, .beta = 6.0f},
-        {.sp = 2, .n = 1, .c = 2, .m = 8, .group = 1, .in = {9, 40}, .k = {1, 7}, .s = {1, 1},
-         .d = {1, 1}, .auto_pad = "SAME_UPPER"},
-        {.sp = 2, .n = 1, .c = 4, .m = 16, .group = 2, .in = {14, 34}, .k = {7, 7}, .s = {2, 2},
-         .d = {1, 1}, .pads_given = 1, .pads = {3, 2, 3, 4}, .bias = 1},
+    static const tile_test tt = {
+        "direct stem tiles", "WEFT_CONV_TILE", "direct",
+        {"8,3,16,1,0,1", "3,2,4,1,0,1", "5,1,8,2,0,1", ""},
+        {0, 2},
+        0,
+        {{.sp = 2, .n = 1, .c = 3, .m = 13, .group = 1, .in = {23, 29}, .k = {7, 7}, .s = {2, 2},
+          .d = {1, 1}, .pads_given = 1, .pads = {3, 3, 3, 3}, .bias = 1, .act = "Relu"},
+         {.sp = 2, .n = 1, .c = 1, .m = 8, .group = 1, .in = {24, 37}, .k = {11, 11},
+          .s = {4, 4}, .d = {1, 1}, .pads_given = 1, .pads = {2, 2, 2, 2}},
+         {.sp = 2, .n = 2, .c = 4, .m = 9, .group = 1, .in = {17, 18}, .k = {3, 3}, .s = {2, 2},
+          .d = {1, 1}, .pads_given = 1, .pads = {1, 0, 1, 2}, .bias = 1, .act = "LeakyRelu",
+          .alpha = 0.1f},
+         {.sp = 2, .n = 1, .c = 3, .m = 16, .group = 1, .in = {19, 21}, .k = {5, 5}, .s = {3, 3},
+          .d = {2, 2}, .pads_given = 1, .pads = {2, 2, 2, 2}, .bias = 1, .act = "Clip",
+          .alpha = 0.0f, .beta = 6.0f},
+         {.sp = 2, .n = 1, .c = 2, .m = 8, .group = 1, .in = {9, 40}, .k = {1, 7}, .s = {1, 1},
+          .d = {1, 1}, .auto_pad = "SAME_UPPER"},
+         {.sp = 2, .n = 1, .c = 4, .m = 16, .group = 2, .in = {14, 34}, .k = {7, 7}, .s = {2, 2},
+          .d = {1, 1}, .pads_given = 1, .pads = {3, 2, 3, 4}, .bias = 1}},
     };
-    tally t = {0};
-    for (size_t i = 0; i < COUNT(tiles); i++) {
-        if (small() && i % 2 == 1)
-            continue; /* oclgrind: the stem tile and the table's */
-        if (tiles[i][0])
-            setenv("WEFT_CONV_TILE", tiles[i], 1);
-        for (size_t c = 0; c < COUNT(cases); c++)
-            assert_int_equal(run_case(&cases[c], "direct", &t), 1);
-        unsetenv("WEFT_CONV_TILE");
-    }
-    tally_print(&t, "direct stem tiles");
+    run_tile_test(&tt);
 }
 
 /* ---- Depthwise rows (CPU-class devices: cl/conv_depthwise.cl's rows kernel) ------ */
@@ -893,22 +895,9 @@ static void test_depthwise_rows(void **state)
 
 /* ---- Refusals: supports() says why, a forced implementation fails -------------- */
 
-static const weft_op_impl *impl_named(const char *op, const char *name)
-{
-    for (size_t i = 0; i < weft_op_impl_count; i++)
-        if (strcmp(weft_op_impls[i]->ops[0], op) == 0 && strcmp(weft_op_impls[i]->name, name) == 0)
-            return weft_op_impls[i];
-    fail_msg("no implementation %s:%s", op, name);
-    return NULL;
-}
-
 static void expect_refusal(const weft_graph *g, const char *impl, const char *part)
 {
-    char why[256] = "";
-    const weft_op_impl *im = impl_named(g->nodes[0].op, impl);
-    assert_false(im->supports(g, &g->nodes[0], &g_dev, why, sizeof why));
-    if (!strstr(why, part))
-        fail_msg("%s refused with '%s', expected '%s'", impl, why, part);
+    op_test_expect_refusal(g, &g->nodes[0], op_test_impl(g->nodes[0].op, impl), &g_dev, part);
 }
 
 static void test_refusals(void **state)
@@ -969,21 +958,9 @@ int main(void)
         cmocka_unit_test(test_depthwise_rows),
         cmocka_unit_test(test_refusals),
     };
-    /* The padded input and the column matrix live in the node's workspace,
-     * a sub-buffer of the session's arena; oclgrind 21.10 loses track of
-     * writes through sub-buffers (src/runtime/session.c), so under it
-     * every buffer is its own. */
-    if (test_under_oclgrind())
-        setenv("WEFT_MEMORY_PLAN", "off", 1);
-    weft_context_options o = test_options(NULL);
-    if (weft_context_create(&o, &g_ctx) != WEFT_OK) {
-        fprintf(stderr, "no context: %s\n", weft_last_error());
+    /* the padded input and the column matrix live in the node's workspace */
+    if (op_test_open_device(&g_ctx, &g_dev) != 0)
         return 1;
-    }
-    if (weft_context_device_info(g_ctx, 0, &g_dev) != WEFT_OK) {
-        weft_context_release(g_ctx);
-        return 1;
-    }
     /* WEFT_TEST_FILTER=pattern runs the matching tests only (cmocka's filter) */
     if (getenv("WEFT_TEST_FILTER"))
         cmocka_set_test_filter(getenv("WEFT_TEST_FILTER"));

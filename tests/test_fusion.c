@@ -53,20 +53,10 @@ static float *random_data(size_t n, uint64_t seed)
     return x;
 }
 
-static size_t numel(int rank, const int64_t *dims)
-{
-    size_t n = 1;
-    for (int d = 0; d < rank; d++)
-        n *= (size_t)dims[d];
-    return n;
-}
-
 static void add_constant(weft_graph *g, const char *name, int rank, const int64_t *dims,
                          uint64_t seed)
 {
-    float *w = random_data(numel(rank, dims), seed);
-    assert_weft_ok(weft_graph_add_constant(g, name, WEFT_FLOAT32, rank, dims, w));
-    free(w);
+    test_add_random_constant(g, name, rank, dims, &seed, -1.0f, 1.0f);
 }
 
 static void add_node(weft_graph *g, const char *op, const char *name, const char **in, size_t n_in,
@@ -155,16 +145,34 @@ static size_t simplified_nodes(const weft_graph *g, const char *act, int *fused)
     return n;
 }
 
+/* Layer k of layer_names from graph input x to y; *x_rank, x_dims: x's
+ * shape. */
+static weft_graph *layer_graph(int k, int *x_rank, int64_t x_dims[4])
+{
+    weft_graph *g;
+    assert_weft_ok(weft_graph_create(&g));
+    add_layer(g, k, x_rank, x_dims);
+    assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, *x_rank, x_dims));
+    return g;
+}
+
+/* Graph input "x" of these dims, random in [-1, 1) from seed (the caller
+ * frees .data). */
+static weft_tensor random_input(int rank, const int64_t *dims, uint64_t seed)
+{
+    size_t n = op_test_numel(rank, dims);
+    weft_tensor in = {.name = "x", .dtype = WEFT_FLOAT32, .rank = rank,
+                      .data = random_data(n, seed), .size_bytes = n * sizeof(float)};
+    memcpy(in.dims, dims, (size_t)rank * sizeof *dims);
+    return in;
+}
+
 /* The graph's output "z" from a session (outputs poisoned) against the
  * reference run on a validated copy of the graph as built. */
 static void compare_with_reference(weft_context *ctx, const weft_graph *g, int x_rank,
                                    const int64_t *x_dims, const char *label)
 {
-    size_t nx = numel(x_rank, x_dims);
-    float *x = random_data(nx, 99);
-    weft_tensor in = {.name = "x", .dtype = WEFT_FLOAT32, .rank = x_rank, .data = x,
-                      .size_bytes = nx * sizeof(float)};
-    memcpy(in.dims, x_dims, (size_t)x_rank * sizeof *x_dims);
+    weft_tensor in = random_input(x_rank, x_dims, 99);
     weft_graph *plain;
     assert_weft_ok(weft_graph_clone(g, &plain));
     assert_weft_ok(weft_graph_validate(plain));
@@ -197,7 +205,7 @@ static void compare_with_reference(weft_context *ctx, const weft_graph *g, int x
     weft_graph_release(plain);
     free(want.data);
     free(got);
-    free(x);
+    free(in.data);
 }
 
 static void test_fused_layers(void **state)
@@ -207,12 +215,9 @@ static void test_fused_layers(void **state)
             char label[96];
             snprintf(label, sizeof label, "%s + %s %g,%g", layer_names[k], activations[a].op,
                      (double)activations[a].alpha, (double)activations[a].beta);
-            weft_graph *g;
-            assert_weft_ok(weft_graph_create(&g));
             int x_rank;
             int64_t x_dims[4];
-            add_layer(g, k, &x_rank, x_dims);
-            assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, x_rank, x_dims));
+            weft_graph *g = layer_graph(k, &x_rank, x_dims);
             add_activation(g, &activations[a], "y", "z");
             assert_weft_ok(weft_graph_add_output(g, "z"));
             int fused;
@@ -226,12 +231,9 @@ static void test_fused_layers(void **state)
 /* Conv -> BatchNormalization -> Relu: the BN folds, the Relu fuses. */
 static void test_conv_batch_norm_relu(void **state)
 {
-    weft_graph *g;
-    assert_weft_ok(weft_graph_create(&g));
     int x_rank;
     int64_t x_dims[4];
-    add_layer(g, CONV, &x_rank, x_dims);
-    assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, x_rank, x_dims));
+    weft_graph *g = layer_graph(CONV, &x_rank, x_dims);
     const int64_t c[1] = {5};
     add_constant(g, "scale", 1, c, 21);
     add_constant(g, "bias", 1, c, 22);
@@ -255,9 +257,7 @@ static void test_not_fused(void **state)
     int64_t x_dims[4];
     weft_graph *g;
     /* The layer's output also read by another node. */
-    assert_weft_ok(weft_graph_create(&g));
-    add_layer(g, CONV, &x_rank, x_dims);
-    assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, x_rank, x_dims));
+    g = layer_graph(CONV, &x_rank, x_dims);
     add_activation(g, &activations[0], "y", "r");
     add_node(g, "Add", "add", (const char *[]){"r", "y"}, 2, NULL, "z");
     assert_weft_ok(weft_graph_add_output(g, "z"));
@@ -266,9 +266,7 @@ static void test_not_fused(void **state)
     compare_with_reference(*state, g, x_rank, x_dims, "Conv read twice");
     weft_graph_release(g);
     /* The layer's output is a graph output. */
-    assert_weft_ok(weft_graph_create(&g));
-    add_layer(g, GEMM, &x_rank, x_dims);
-    assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, x_rank, x_dims));
+    g = layer_graph(GEMM, &x_rank, x_dims);
     add_activation(g, &activations[4], "y", "z");
     assert_weft_ok(weft_graph_add_output(g, "y"));
     assert_weft_ok(weft_graph_add_output(g, "z"));
@@ -276,9 +274,7 @@ static void test_not_fused(void **state)
     assert_false(fused);
     weft_graph_release(g);
     /* Clip's max computed by the graph (from the input itself). */
-    assert_weft_ok(weft_graph_create(&g));
-    add_layer(g, MATMUL, &x_rank, x_dims);
-    assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, x_rank, x_dims));
+    g = layer_graph(MATMUL, &x_rank, x_dims);
     assert_weft_ok(weft_graph_add_input(g, "hi", WEFT_FLOAT32, 0, NULL));
     const float lo = 0;
     assert_weft_ok(weft_graph_add_constant(g, "lo", WEFT_FLOAT32, 0, NULL, &lo));
@@ -294,23 +290,16 @@ static void test_reference_applies_activation(void **state)
 {
     (void)state;
     for (size_t a = 0; a < COUNT(activations); a++) {
-        weft_graph *g, *fused;
-        assert_weft_ok(weft_graph_create(&g));
         int x_rank;
         int64_t x_dims[4];
-        add_layer(g, CONV, &x_rank, x_dims);
-        assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, x_rank, x_dims));
+        weft_graph *fused, *g = layer_graph(CONV, &x_rank, x_dims);
         add_activation(g, &activations[a], "y", "z");
         assert_weft_ok(weft_graph_add_output(g, "z"));
         assert_weft_ok(weft_graph_clone(g, &fused));
         assert_weft_ok(weft_graph_simplify(fused));
         assert_int_equal(fused->node_count, 1);
         assert_weft_ok(weft_graph_validate(g));
-        size_t nx = numel(x_rank, x_dims);
-        float *x = random_data(nx, 7);
-        weft_tensor in = {.name = "x", .dtype = WEFT_FLOAT32, .rank = x_rank, .data = x,
-                          .size_bytes = nx * sizeof(float)};
-        memcpy(in.dims, x_dims, (size_t)x_rank * sizeof *x_dims);
+        weft_tensor in = random_input(x_rank, x_dims, 7);
         weft_host_tensor want, got;
         assert_weft_ok(weft_ref_run_graph(g, &in, 1, &want, 1));
         assert_weft_ok(weft_ref_run_graph(fused, &in, 1, &got, 1));
@@ -318,7 +307,7 @@ static void test_reference_applies_activation(void **state)
         assert_memory_equal(got.data, want.data, n * sizeof(float));
         free(want.data);
         free(got.data);
-        free(x);
+        free(in.data);
         weft_graph_release(fused);
         weft_graph_release(g);
     }
@@ -456,7 +445,7 @@ static void make_feeds(const weft_graph *g, feeds *f)
     assert_true(f->count <= COUNT(f->t));
     for (size_t i = 0; i < f->count; i++) {
         const weft_value *v = &g->values[g->inputs[i]];
-        size_t n = numel(v->shape.rank, v->shape.dims);
+        size_t n = op_test_numel(v->shape.rank, v->shape.dims);
         f->t[i] = (weft_tensor){.name = v->name, .dtype = WEFT_FLOAT32, .rank = v->shape.rank,
                                 .data = random_data(n, 99 + i), .size_bytes = n * sizeof(float)};
         memcpy(f->t[i].dims, v->shape.dims, (size_t)v->shape.rank * sizeof *v->shape.dims);
@@ -702,59 +691,50 @@ static void test_pass_alone(void **state)
 }
 
 /* Where the pass must leave the Add alone; each still computes the same
- * as the reference. */
+ * as the reference, but for the one of two outputs (compare_every_impl
+ * runs graphs of one output, z). */
 static void test_residual_not_fused(void **state)
 {
+    static const struct {
+        const char *what;
+        uint64_t seed;           /* the conv's weights */
+        const char *conv_act;    /* a fused activation already on the conv */
+        int other_reader;        /* a Sigmoid also reads the conv's output, as q */
+        int per_channel;         /* a [1, 4, 1, 1] constant, seed 105 */
+        const char *addend;      /* the Add's other input */
+        int conv_is_output;
+        size_t nodes;            /* after simplify */
+    } cases[] = {
+        {"conv read twice", 101, NULL, 1, 0, "q", 0, 3},
+        {"broadcasting Add", 103, NULL, 0, 1, "per_channel", 0, 2},
+        /* as a previous pass would have left it: act(conv) + x is not act(conv + x) */
+        {"conv with an activation", 107, "Relu", 0, 0, "x", 0, 2},
+        {"conv's output a graph output", 109, NULL, 0, 0, "x", 1, 2},
+    };
     const int64_t x_dims[4] = {1, 4, 7, 6};
-    weft_graph *g, *s;
-    /* The conv's output also read by another node. */
-    assert_weft_ok(weft_graph_create(&g));
-    assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, 4, x_dims));
-    add_conv(g, "conv", "x", "y", 4, 4, 3, 1, 1, 101);
-    add_node(g, "Sigmoid", "other", (const char *[]){"y"}, 1, NULL, "q");
-    add_node(g, "Add", "add", (const char *[]){"y", "q"}, 2, NULL, "z");
-    assert_weft_ok(weft_graph_add_output(g, "z"));
-    assert_int_equal(simplify_copy(g, &s), 3);
-    expect_fused(s, "conv", NULL, NULL);
-    weft_graph_release(s);
-    compare_every_impl(*state, g, g, NULL, "conv read twice");
-    weft_graph_release(g);
-    /* A broadcasting Add: a per-channel constant. */
-    assert_weft_ok(weft_graph_create(&g));
-    assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, 4, x_dims));
-    add_conv(g, "conv", "x", "y", 4, 4, 3, 1, 1, 103);
-    add_constant(g, "per_channel", 4, (int64_t[]){1, 4, 1, 1}, 105);
-    add_node(g, "Add", "add", (const char *[]){"y", "per_channel"}, 2, NULL, "z");
-    assert_weft_ok(weft_graph_add_output(g, "z"));
-    assert_int_equal(simplify_copy(g, &s), 2);
-    expect_fused(s, "conv", NULL, NULL);
-    weft_graph_release(s);
-    compare_every_impl(*state, g, g, NULL, "broadcasting Add");
-    weft_graph_release(g);
-    /* The conv has a fused activation already (as a previous pass would
-     * have left it): act(conv) + x is not act(conv + x). */
-    assert_weft_ok(weft_graph_create(&g));
-    assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, 4, x_dims));
-    add_conv(g, "conv", "x", "y", 4, 4, 3, 1, 1, 107);
-    assert_weft_ok(weft_attrs_set_string(&g->nodes[0].attrs, "_weft_activation", "Relu"));
-    add_node(g, "Add", "add", (const char *[]){"y", "x"}, 2, NULL, "z");
-    assert_weft_ok(weft_graph_add_output(g, "z"));
-    assert_int_equal(simplify_copy(g, &s), 2);
-    expect_fused(s, "conv", NULL, "Relu");
-    weft_graph_release(s);
-    compare_every_impl(*state, g, g, NULL, "conv with an activation");
-    weft_graph_release(g);
-    /* The conv's output is a graph output. */
-    assert_weft_ok(weft_graph_create(&g));
-    assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, 4, x_dims));
-    add_conv(g, "conv", "x", "y", 4, 4, 3, 1, 1, 109);
-    add_node(g, "Add", "add", (const char *[]){"y", "x"}, 2, NULL, "z");
-    assert_weft_ok(weft_graph_add_output(g, "z"));
-    assert_weft_ok(weft_graph_add_output(g, "y"));
-    assert_int_equal(simplify_copy(g, &s), 2);
-    expect_fused(s, "conv", NULL, NULL);
-    weft_graph_release(s);
-    weft_graph_release(g);
+    for (size_t i = 0; i < COUNT(cases); i++) {
+        weft_graph *g, *s;
+        assert_weft_ok(weft_graph_create(&g));
+        assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, 4, x_dims));
+        add_conv(g, "conv", "x", "y", 4, 4, 3, 1, 1, cases[i].seed);
+        if (cases[i].conv_act)
+            assert_weft_ok(
+                weft_attrs_set_string(&g->nodes[0].attrs, "_weft_activation", cases[i].conv_act));
+        if (cases[i].other_reader)
+            add_node(g, "Sigmoid", "other", (const char *[]){"y"}, 1, NULL, "q");
+        if (cases[i].per_channel)
+            add_constant(g, "per_channel", 4, (int64_t[]){1, 4, 1, 1}, 105);
+        add_node(g, "Add", "add", (const char *[]){"y", cases[i].addend}, 2, NULL, "z");
+        assert_weft_ok(weft_graph_add_output(g, "z"));
+        if (cases[i].conv_is_output)
+            assert_weft_ok(weft_graph_add_output(g, "y"));
+        assert_int_equal(simplify_copy(g, &s), cases[i].nodes);
+        expect_fused(s, "conv", NULL, cases[i].conv_act);
+        weft_graph_release(s);
+        if (!cases[i].conv_is_output)
+            compare_every_impl(*state, g, g, NULL, cases[i].what);
+        weft_graph_release(g);
+    }
 }
 
 /* A Conv node with the internal input 3, built by hand: refused without

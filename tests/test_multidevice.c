@@ -80,14 +80,7 @@ static uint64_t seed = 42;
 
 static void constant(weft_graph *g, const char *name, int rank, const int64_t *dims)
 {
-    size_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= (size_t)dims[i];
-    float *data = malloc(n * sizeof *data);
-    assert_non_null(data);
-    weft_random_fill(&seed, data, n, -0.5f, 0.5f);
-    assert_weft_ok(weft_graph_add_constant(g, name, WEFT_FLOAT32, rank, dims, data));
-    free(data);
+    test_add_random_constant(g, name, rank, dims, &seed, -0.5f, 0.5f);
 }
 
 /* A conv with its own random weights and bias: K x C x k x k, padding k/2. */

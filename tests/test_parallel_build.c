@@ -85,6 +85,16 @@ static int scales_by(weft_context *ctx, cl_program program, float scale)
     return ok;
 }
 
+/* The THREADS jobs, zeroed, each on ctx; static: they are large. */
+static job *new_jobs(weft_context *ctx)
+{
+    static job jobs[THREADS];
+    memset(jobs, 0, sizeof jobs);
+    for (int t = 0; t < THREADS; t++)
+        jobs[t].ctx = ctx;
+    return jobs;
+}
+
 static void run_threads(job *jobs, int count, void *(*fn)(void *))
 {
     pthread_barrier_t start;
@@ -109,12 +119,9 @@ static void test_distinct_programs(void **state)
     weft_context_options o = test_options(dir);
     weft_context *ctx;
     assert_weft_ok(weft_context_create(&o, &ctx));
-    static job jobs[THREADS];
-    for (int t = 0; t < THREADS; t++) {
-        memset(&jobs[t], 0, sizeof jobs[t]);
-        jobs[t].ctx = ctx;
+    job *jobs = new_jobs(ctx);
+    for (int t = 0; t < THREADS; t++)
         jobs[t].first = (t * SETS) / THREADS;
-    }
     run_threads(jobs, THREADS, ask_sets);
 
     cl_program seen[SETS] = {NULL};
@@ -180,10 +187,8 @@ static void test_failure_among_builds(void **state)
     weft_context_options o = test_options(NULL);
     weft_context *ctx;
     assert_weft_ok(weft_context_create(&o, &ctx));
-    static job jobs[THREADS];
+    job *jobs = new_jobs(ctx);
     for (int t = 0; t < THREADS; t++) {
-        memset(&jobs[t], 0, sizeof jobs[t]);
-        jobs[t].ctx = ctx;
         jobs[t].first = t;
         jobs[t].name = t < 2 ? "broken_program" : "good_program";
         jobs[t].source = t < 2 ? broken_source : good_source;

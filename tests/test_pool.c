@@ -423,6 +423,14 @@ static void run_both(weft_context *ctx, weft_graph *g, const weft_tensor *feeds,
     weft_session_release(s);
 }
 
+static void free_both(weft_host_tensor *want, void **got, size_t nouts)
+{
+    for (size_t k = 0; k < nouts; k++) {
+        free(want[k].data);
+        free(got[k]);
+    }
+}
+
 static weft_attrs *window_attrs(int sp, const int64_t *k, const int64_t *s, const int64_t *pads)
 {
     weft_attrs *a;
@@ -433,6 +441,37 @@ static weft_attrs *window_attrs(int sp, const int64_t *k, const int64_t *s, cons
     if (pads)
         assert_weft_ok(weft_attrs_set_ints(a, "pads", pads, 2 * (size_t)sp));
     return a;
+}
+
+static const char *const max_outs[] = {"y", "i"};
+
+/* x -> MaxPool (attributes a, released) -> y, and i when nout is 2. */
+static weft_graph *maxpool_graph(int rank, const int64_t *dims, weft_attrs *a, size_t nout)
+{
+    weft_graph *g;
+    assert_weft_ok(weft_graph_create(&g));
+    assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, rank, dims));
+    const char *in[] = {"x"};
+    assert_weft_ok(weft_graph_add_node(g, "MaxPool", "pool", in, 1, a, max_outs, nout));
+    weft_attrs_release(a);
+    for (size_t j = 0; j < nout; j++)
+        assert_weft_ok(weft_graph_add_output(g, max_outs[j]));
+    return g;
+}
+
+/* MaxPool's m values exactly, NaN matching NaN only, and its indices when
+ * idx is given. */
+static void expect_max_exact(const float *y, const float *want_y, const int64_t *idx,
+                             const int64_t *want_i, size_t m, const char *label)
+{
+    for (size_t j = 0; j < m; j++) {
+        if (!(isnan(want_y[j]) ? isnan(y[j]) : y[j] == want_y[j]))
+            fail_msg("%s: element %zu is %g, expected %g", label, j, (double)y[j],
+                     (double)want_y[j]);
+        if (idx && idx[j] != want_i[j])
+            fail_msg("%s: index %zu is %lld, expected %lld", label, j, (long long)idx[j],
+                     (long long)want_i[j]);
+    }
 }
 
 /* Windows with no tap inside the input: X is [1, 2, 3], kernel 2 with
@@ -485,10 +524,7 @@ static void test_pool_empty_windows(void **state)
                                  (long long)want_idx[j]);
             }
         }
-        for (size_t j = 0; j < nout; j++) {
-            free(want[j].data);
-            free(got[j]);
-        }
+        free_both(want, got, nout);
         weft_graph_release(g);
     }
 }
@@ -504,37 +540,21 @@ static void test_pool_nan(void **state)
     static const float want_y[] = {NAN, NAN, NAN, 3, 2, NAN, NAN, NAN, NAN, -1};
     static const int64_t want_i[] = {1, 1, 1, 2, 4, 5, 5, 7, 7, 8};
     for (size_t nout = 1; nout <= 2; nout++) {
-        weft_graph *g;
-        assert_weft_ok(weft_graph_create(&g));
-        assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, 3, dims));
-        weft_attrs *a = window_attrs(1, k, NULL, pads);
-        const char *in[] = {"x"}, *out[] = {"y", "i"};
-        assert_weft_ok(weft_graph_add_node(g, "MaxPool", "pool", in, 1, a, out, nout));
-        weft_attrs_release(a);
-        for (size_t j = 0; j < nout; j++)
-            assert_weft_ok(weft_graph_add_output(g, out[j]));
+        weft_graph *g = maxpool_graph(3, dims, window_attrs(1, k, NULL, pads), nout);
         weft_tensor feed = {.name = "x", .dtype = WEFT_FLOAT32, .rank = 3, .dims = {1, 2, 5},
                             .data = (void *)x, .size_bytes = sizeof x};
         weft_host_tensor want[2];
         void *got[2];
-        run_both(*state, g, &feed, 1, out, nout, 1e30f, want, got, "MaxPool NaN");
+        run_both(*state, g, &feed, 1, max_outs, nout, 1e30f, want, got, "MaxPool NaN");
         for (int side = 0; side < 2; side++) {
-            const char *who = side ? "device" : "reference";
-            const float *y = side ? got[0] : want[0].data;
+            char label[64];
+            snprintf(label, sizeof label, "MaxPool NaN (%zu outputs), %s", nout,
+                     side ? "device" : "reference");
             const int64_t *idx = nout > 1 ? (side ? got[1] : want[1].data) : NULL;
-            for (size_t j = 0; j < COUNT(want_y); j++) {
-                if (!(isnan(want_y[j]) ? isnan(y[j]) : y[j] == want_y[j]))
-                    fail_msg("MaxPool NaN (%zu outputs), %s: element %zu is %g, expected %g",
-                             nout, who, j, (double)y[j], (double)want_y[j]);
-                if (idx && idx[j] != want_i[j])
-                    fail_msg("MaxPool NaN, %s: index %zu is %lld, expected %lld", who, j,
-                             (long long)idx[j], (long long)want_i[j]);
-            }
+            expect_max_exact(side ? got[0] : want[0].data, want_y, idx, want_i, COUNT(want_y),
+                             label);
         }
-        for (size_t j = 0; j < nout; j++) {
-            free(want[j].data);
-            free(got[j]);
-        }
+        free_both(want, got, nout);
         weft_graph_release(g);
     }
 }
@@ -570,38 +590,17 @@ static void test_pool_rows_nan(void **state)
                 if (r < 3 * COUNT(specials))
                     x[k] = specials[r / 3];
             }
-            weft_graph *g;
-            assert_weft_ok(weft_graph_create(&g));
-            assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, 4, t->dims));
-            weft_attrs *a = window_attrs(2, t->k, t->s, t->pads);
-            const char *in[] = {"x"}, *out[] = {"y", "i"};
-            assert_weft_ok(weft_graph_add_node(g, "MaxPool", "pool", in, 1, a, out, nout));
-            weft_attrs_release(a);
-            for (size_t j = 0; j < nout; j++)
-                assert_weft_ok(weft_graph_add_output(g, out[j]));
+            weft_graph *g = maxpool_graph(4, t->dims, window_attrs(2, t->k, t->s, t->pads), nout);
             weft_tensor feed = {.name = "x", .dtype = WEFT_FLOAT32, .rank = 4,
                                 .data = x, .size_bytes = n * sizeof *x};
             memcpy(feed.dims, t->dims, sizeof t->dims);
             weft_host_tensor want[2];
             void *got[2];
-            run_both(*state, g, &feed, 1, out, nout, 1e30f, want, got, label);
-            size_t m = (size_t)weft_shape_numel(&want[0].shape);
-            const float *wy = want[0].data, *gy = got[0];
-            for (size_t j = 0; j < m; j++)
-                if (!(isnan(wy[j]) ? isnan(gy[j]) : gy[j] == wy[j]))
-                    fail_msg("%s: element %zu is %g, expected %g", label, j, (double)gy[j],
-                             (double)wy[j]);
-            if (nout > 1) {
-                const int64_t *wi = want[1].data, *gi = got[1];
-                for (size_t j = 0; j < m; j++)
-                    if (gi[j] != wi[j])
-                        fail_msg("%s: index %zu is %lld, expected %lld", label, j,
-                                 (long long)gi[j], (long long)wi[j]);
-            }
-            for (size_t j = 0; j < nout; j++) {
-                free(want[j].data);
-                free(got[j]);
-            }
+            run_both(*state, g, &feed, 1, max_outs, nout, 1e30f, want, got, label);
+            expect_max_exact(got[0], want[0].data, nout > 1 ? got[1] : NULL,
+                             nout > 1 ? want[1].data : NULL,
+                             (size_t)weft_shape_numel(&want[0].shape), label);
+            free_both(want, got, nout);
             weft_graph_release(g);
             free(x);
         }

@@ -16,57 +16,12 @@
 #include "ref_test.h"
 #include "test_common.h"
 
-#define POISON_I64 ((int64_t)0x5a5a5a5a5a5a5a5aLL)
 #define DIMS(...) ((const int64_t[]){__VA_ARGS__})
 #define F32(...) ((const float[]){__VA_ARGS__})
 #define I64(...) ((const int64_t[]){__VA_ARGS__})
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- Helpers ------------------------------------------------------------------ */
-
-static weft_shape shape_of(int rank, const int64_t *dims)
-{
-    weft_shape s = {.rank = rank};
-    for (int i = 0; i < rank; i++)
-        s.dims[i] = dims[i];
-    return s;
-}
-
-static weft_host_tensor in_f(int rank, const int64_t *dims, const float *data)
-{
-    return (weft_host_tensor){WEFT_FLOAT32, shape_of(rank, dims), (void *)data};
-}
-
-static weft_host_tensor in_i(int rank, const int64_t *dims, const int64_t *data)
-{
-    return (weft_host_tensor){WEFT_INT64, shape_of(rank, dims), (void *)data};
-}
-
-/* A malloc'd output buffer, every element poisoned. */
-static weft_host_tensor out_t(weft_dtype dtype, int rank, const int64_t *dims)
-{
-    weft_host_tensor t = {dtype, shape_of(rank, dims), NULL};
-    size_t n = (size_t)weft_shape_numel(&t.shape);
-    t.data = malloc(n ? n * 8 : 1);
-    assert_non_null(t.data);
-    for (size_t i = 0; i < n; i++) {
-        if (dtype == WEFT_FLOAT32)
-            ((float *)t.data)[i] = NAN;
-        else
-            ((int64_t *)t.data)[i] = POISON_I64;
-    }
-    return t;
-}
-
-static weft_host_tensor out_f(int rank, const int64_t *dims)
-{
-    return out_t(WEFT_FLOAT32, rank, dims);
-}
-
-static weft_host_tensor out_i(int rank, const int64_t *dims)
-{
-    return out_t(WEFT_INT64, rank, dims);
-}
 
 static void free_outs(weft_host_tensor *t, size_t n)
 {
@@ -79,15 +34,6 @@ static void free_outs(weft_host_tensor *t, size_t n)
 static void node_done(weft_node *n)
 {
     weft_attrs_clear(&n->attrs);
-}
-
-static weft_status run(const weft_node *n, const weft_host_tensor *in, size_t nin,
-                       weft_host_tensor *out, size_t nout)
-{
-    weft_ref_fn fn = weft_ref_find(n->op);
-    if (!fn)
-        fail_msg("no reference for %s", n->op);
-    return fn(n, in, nin, out, nout);
 }
 
 #define RUN_OK(n, in, nin, out, nout) assert_weft_ok(run((n), (in), (nin), (out), (nout)))

@@ -33,43 +33,9 @@
 
 /* ---- Helpers ------------------------------------------------------------------ */
 
-static weft_shape shape_of(int rank, const int64_t *dims)
-{
-    weft_shape s = {.rank = rank};
-    for (int i = 0; i < rank; i++)
-        s.dims[i] = dims[i];
-    return s;
-}
-
-static weft_host_tensor in_f(int rank, const int64_t *dims, const float *data)
-{
-    return (weft_host_tensor){WEFT_FLOAT32, shape_of(rank, dims), (void *)data};
-}
-
 static weft_host_tensor absent(void)
 {
     return (weft_host_tensor){WEFT_FLOAT32, {0}, NULL};
-}
-
-/* A malloc'd float32 output, every element NaN. */
-static weft_host_tensor out_f(int rank, const int64_t *dims)
-{
-    weft_host_tensor t = {WEFT_FLOAT32, shape_of(rank, dims), NULL};
-    size_t n = (size_t)weft_shape_numel(&t.shape);
-    t.data = malloc(n ? n * sizeof(float) : 1);
-    assert_non_null(t.data);
-    for (size_t i = 0; i < n; i++)
-        ((float *)t.data)[i] = NAN;
-    return t;
-}
-
-static weft_status run(const weft_node *n, const weft_host_tensor *in, size_t nin,
-                       weft_host_tensor *out)
-{
-    weft_ref_fn fn = weft_ref_find(n->op);
-    if (!fn)
-        fail_msg("no reference for %s", n->op);
-    return fn(n, in, nin, out, 1);
 }
 
 /* |got - want| <= atol + rtol * |want| element by element; NaN nowhere. */
@@ -89,7 +55,7 @@ static void expect(weft_node *n, const weft_host_tensor *in, size_t nin, int ran
                    const int64_t *dims, const float *want, const char *label)
 {
     weft_host_tensor out = out_f(rank, dims);
-    weft_status st = run(n, in, nin, &out);
+    weft_status st = run(n, in, nin, &out, 1);
     if (st != WEFT_OK)
         fail_msg("%s: %s: %s", label, weft_status_name(st), weft_last_error());
     check_close(out.data, want, (size_t)weft_shape_numel(&out.shape), 0, 0, label);
@@ -103,7 +69,7 @@ static void expect_fail(weft_node *n, const weft_host_tensor *in, size_t nin, in
                         const int64_t *dims, weft_status status, const char *part)
 {
     weft_host_tensor out = out_f(rank, dims);
-    assert_weft_status(run(n, in, nin, &out), status, part);
+    assert_weft_status(run(n, in, nin, &out, 1), status, part);
     assert_non_null(strstr(weft_last_error(), "node 'n1'"));
     free(out.data);
     weft_attrs_clear(&n->attrs);
@@ -289,37 +255,36 @@ static void test_conv_transpose_1d_by_hand(void **state)
     set_is(&n, "strides", I64(2), 1);
     set_is(&n, "output_shape", I64(1, 1, 6), 3);
     expect(&n, in, 2, 3, DIMS(1, 1, 6), F32(1, 10, 102, 20, 200, 0), "convT full output_shape");
-    /* output_shape 4: total 1. SAME_UPPER: floor(1/2) = 0 at the beginning;
-     * SAME_LOWER (and NOTSET): 1 - 0 = 1 at the beginning. */
-    set_is(&n, "strides", I64(2), 1);
-    set_is(&n, "output_shape", I64(4), 1);
-    set_s(&n, "auto_pad", "SAME_UPPER");
-    expect(&n, in, 2, 3, DIMS(1, 1, 4), F32(1, 10, 102, 20), "convT SAME_UPPER output_shape");
-    set_is(&n, "strides", I64(2), 1);
-    set_is(&n, "output_shape", I64(4), 1);
-    set_s(&n, "auto_pad", "SAME_LOWER");
-    expect(&n, in, 2, 3, DIMS(1, 1, 4), F32(10, 102, 20, 200), "convT SAME_LOWER output_shape");
-    set_is(&n, "strides", I64(2), 1);
-    set_is(&n, "output_shape", I64(4), 1);
-    expect(&n, in, 2, 3, DIMS(1, 1, 4), F32(10, 102, 20, 200), "convT NOTSET output_shape");
-    /* SAME_UPPER alone asks for 2 * 2 = 4 outputs: as with output_shape 4 */
-    set_is(&n, "strides", I64(2), 1);
-    set_s(&n, "auto_pad", "SAME_UPPER");
-    expect(&n, in, 2, 3, DIMS(1, 1, 4), F32(1, 10, 102, 20), "convT SAME_UPPER");
-    set_is(&n, "strides", I64(2), 1);
-    set_s(&n, "auto_pad", "SAME_LOWER");
-    expect(&n, in, 2, 3, DIMS(1, 1, 4), F32(10, 102, 20, 200), "convT SAME_LOWER");
-    /* output_shape 7 with SAME_UPPER: total -2, floor(-2/2) = -1 at the
-     * beginning: one output before the first input lands, one after. */
-    set_is(&n, "strides", I64(2), 1);
-    set_is(&n, "output_shape", I64(7), 1);
-    set_s(&n, "auto_pad", "SAME_UPPER");
-    expect(&n, in, 2, 3, DIMS(1, 1, 7), F32(0, 1, 10, 102, 20, 200, 0),
-           "convT negative total padding");
-    /* VALID: no padding, 5 outputs */
-    set_is(&n, "strides", I64(2), 1);
-    set_s(&n, "auto_pad", "VALID");
-    expect(&n, in, 2, 3, DIMS(1, 1, 5), F32(1, 10, 102, 20, 200), "convT VALID");
+    /* stride 2: the padding that output_shape and auto_pad imply */
+    static const struct {
+        int64_t output_shape; /* 0: absent */
+        const char *auto_pad; /* NULL: NOTSET */
+        int64_t size;
+        float want[7];
+        const char *label;
+    } implied[] = {
+        /* output_shape 4: total 1. SAME_UPPER: floor(1/2) = 0 at the
+         * beginning; SAME_LOWER (and NOTSET): 1 - 0 = 1 at the beginning. */
+        {4, "SAME_UPPER", 4, {1, 10, 102, 20}, "convT SAME_UPPER output_shape"},
+        {4, "SAME_LOWER", 4, {10, 102, 20, 200}, "convT SAME_LOWER output_shape"},
+        {4, NULL, 4, {10, 102, 20, 200}, "convT NOTSET output_shape"},
+        /* SAME_UPPER alone asks for 2 * 2 = 4 outputs: as with output_shape 4 */
+        {0, "SAME_UPPER", 4, {1, 10, 102, 20}, "convT SAME_UPPER"},
+        {0, "SAME_LOWER", 4, {10, 102, 20, 200}, "convT SAME_LOWER"},
+        /* output_shape 7 with SAME_UPPER: total -2, floor(-2/2) = -1 at the
+         * beginning: one output before the first input lands, one after. */
+        {7, "SAME_UPPER", 7, {0, 1, 10, 102, 20, 200, 0}, "convT negative total padding"},
+        /* VALID: no padding, 5 outputs */
+        {0, "VALID", 5, {1, 10, 102, 20, 200}, "convT VALID"},
+    };
+    for (size_t i = 0; i < COUNT(implied); i++) {
+        set_is(&n, "strides", I64(2), 1);
+        if (implied[i].output_shape)
+            set_is(&n, "output_shape", &implied[i].output_shape, 1);
+        if (implied[i].auto_pad)
+            set_s(&n, "auto_pad", implied[i].auto_pad);
+        expect(&n, in, 2, 3, DIMS(1, 1, implied[i].size), implied[i].want, implied[i].label);
+    }
 
     /* dilation 2, W = [1, 10], stride 1: x[0] writes 1 at 0 and 10 at 2,
      * x[1] writes 2 at 1 and 20 at 3. */
@@ -569,7 +534,7 @@ static void conv_case(const conv_cfg *c, uint64_t *rng, grid_count *count)
              (long long)c->pads[0], (long long)c->pads[1], (long long)c->pads[2],
              (long long)c->pads[3], (long long)c->pads[4], (long long)c->pads[5],
              c->auto_pad ? c->auto_pad : "NOTSET");
-    weft_status st = run(&n, in, c->bias ? 3 : 2, &y);
+    weft_status st = run(&n, in, c->bias ? 3 : 2, &y, 1);
     if (!fits) {
         if (st != WEFT_ERR_SHAPE || !strstr(weft_last_error(), "more than the padded input"))
             fail_msg("%s: expected WEFT_ERR_SHAPE, got %s: %s", label, weft_status_name(st),
@@ -725,7 +690,7 @@ static int adjoint_case(const conv_cfg *c, int same, uint64_t *rng)
     weft_node conv = cfg_node("Conv", c);
     weft_host_tensor cin[] = {{WEFT_FLOAT32, xs, x}, {WEFT_FLOAT32, ws, w}};
     weft_host_tensor cy = out_f(ys.rank, ys.dims);
-    assert_weft_ok(run(&conv, cin, 2, &cy));
+    assert_weft_ok(run(&conv, cin, 2, &cy, 1));
 
     /* ConvTranspose: W is read as [M, C/group, k...] = [its C, its M/group] */
     conv_cfg t = *c;
@@ -743,7 +708,7 @@ static int adjoint_case(const conv_cfg *c, int same, uint64_t *rng)
         set_is(&ct, "output_padding", op, (size_t)c->sp);
     weft_host_tensor tin[] = {{WEFT_FLOAT32, ys, y}, {WEFT_FLOAT32, ws, w}};
     weft_host_tensor tx = out_f(xs.rank, xs.dims);
-    weft_status st = run(&ct, tin, 2, &tx);
+    weft_status st = run(&ct, tin, 2, &tx, 1);
     if (st != WEFT_OK)
         fail_msg("convT adjoint (same %d): %s: %s", same, weft_status_name(st),
                  weft_last_error());
@@ -839,8 +804,8 @@ static void test_conv_transpose_bias(void **state)
     weft_host_tensor in[] = {in_f(4, DIMS(2, 4, 3, 3), x), in_f(4, DIMS(4, 3, 2, 2), w),
                              in_f(1, DIMS(6), b)};
     weft_host_tensor plain = out_f(4, DIMS(2, 6, 6, 4)), biased = out_f(4, DIMS(2, 6, 6, 4));
-    assert_weft_ok(run(&n, in, 2, &plain));
-    assert_weft_ok(run(&n, in, 3, &biased));
+    assert_weft_ok(run(&n, in, 2, &plain, 1));
+    assert_weft_ok(run(&n, in, 3, &biased, 1));
     for (int64_t i = 0; i < 2 * 6 * 6 * 4; i++) {
         float want = ((float *)plain.data)[i] + b[(i / 24) % 6];
         check_close(&((float *)biased.data)[i], &want, 1, 1e-6, 1e-6, "convT bias");
@@ -912,7 +877,7 @@ static void test_gemm_grid(void **state)
                                  in_f(2, tb ? DIMS(nn, k) : DIMS(k, nn), b),
                                  crank[cshape] < 0 ? absent() : in_f(crank[cshape], cd, c)};
         weft_host_tensor y = out_f(2, DIMS(m, nn));
-        assert_weft_ok(run(&n, in, 3, &y));
+        assert_weft_ok(run(&n, in, 3, &y, 1));
         char label[96];
         snprintf(label, sizeof label, "gemm M %lld K %lld N %lld transA %d transB %d C form %d",
                  (long long)m, (long long)k, (long long)nn, ta, tb, cshape);
@@ -1019,7 +984,7 @@ static void test_matmul_grid(void **state)
         weft_node n = node("MatMul");
         weft_host_tensor in[] = {{WEFT_FLOAT32, as, a}, {WEFT_FLOAT32, bs, b}};
         weft_host_tensor y = out_f(ys.rank, ys.dims);
-        assert_weft_ok(run(&n, in, 2, &y));
+        assert_weft_ok(run(&n, in, 2, &y, 1));
         char label[64];
         snprintf(label, sizeof label, "matmul case %zu", i);
         check_close(y.data, want, (size_t)weft_shape_numel(&ys), 1e-6, 1e-6, label);

@@ -510,34 +510,6 @@ typedef struct resize_node_test {
 
 #include "data/resize_reference_cases.inc"
 
-static weft_attrs *attrs_of(const op_case *c)
-{
-    weft_attrs *a;
-    assert_weft_ok(weft_attrs_create(&a));
-    for (int i = 0; i < OP_MAX_ATTRS && c->attrs[i].name; i++) {
-        const op_attr *at = &c->attrs[i];
-        switch (at->type) {
-        case 'i': assert_weft_ok(weft_attrs_set_int(a, at->name, at->i)); break;
-        case 'f': assert_weft_ok(weft_attrs_set_float(a, at->name, at->f)); break;
-        case 's': assert_weft_ok(weft_attrs_set_string(a, at->name, at->s)); break;
-        case 'I':
-            assert_weft_ok(weft_attrs_set_ints(a, at->name, at->ints, (size_t)at->count));
-            break;
-        default:
-            assert_weft_ok(weft_attrs_set_floats(a, at->name, at->floats, (size_t)at->count));
-        }
-    }
-    return a;
-}
-
-static size_t numel(int rank, const int64_t *dims)
-{
-    size_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= (size_t)dims[i];
-    return n;
-}
-
 /* Runs case c (every input given: X fed, the others constants) through
  * the reference alone. status is the validation's or the reference's;
  * on success *out holds the output (the caller frees out->data). */
@@ -563,11 +535,11 @@ static weft_status ref_only(const op_case *c, weft_host_tensor *out)
             assert_weft_ok(weft_graph_add_input(g, buf[k], dt, in->rank, in->dims));
             feed = (weft_tensor){.name = buf[k], .dtype = dt, .rank = in->rank,
                                  .data = (void *)data,
-                                 .size_bytes = numel(in->rank, in->dims) * sizeof(float)};
+                                 .size_bytes = op_test_numel(in->rank, in->dims) * sizeof(float)};
             memcpy(feed.dims, in->dims, sizeof in->dims);
         }
     }
-    weft_attrs *attrs = attrs_of(c);
+    weft_attrs *attrs = op_test_attrs(c);
     const char *y = "y";
     weft_status st = weft_graph_add_node(g, c->op, "node", names, (size_t)c->inputs, attrs, &y, 1);
     weft_attrs_release(attrs);
@@ -603,7 +575,7 @@ static int check_golden(void **state, const resize_node_test *cases, size_t coun
             }
         float tol = nearest ? 0.0f : cubic ? 1e-5f : 1e-6f;
         const float *got = out.data;
-        size_t n = numel(t->out_rank, t->out_dims);
+        size_t n = op_test_numel(t->out_rank, t->out_dims);
         for (size_t k = 0; k < n; k++)
             if (!(fabsf(got[k] - t->want[k]) <= tol + tol * fabsf(t->want[k])))
                 fail_msg("%s: element %zu is %.9g, ONNX expects %.9g", t->name, k,
@@ -662,7 +634,7 @@ static void expect_failure(void **state, const rz_spec *s, weft_status status, c
         else
             assert_weft_ok(weft_graph_add_input(g, buf[k], dt, c.in[k].rank, c.in[k].dims));
     }
-    weft_attrs *attrs = attrs_of(&c);
+    weft_attrs *attrs = op_test_attrs(&c);
     const char *y = "y";
     assert_weft_ok(weft_graph_add_node(g, c.op, "node", names, (size_t)c.inputs, attrs, &y, 1));
     weft_attrs_release(attrs);
@@ -721,7 +693,7 @@ static void test_wide_filter_unsupported(void **state)
     assert_weft_ok(weft_graph_add_input(g, "x", WEFT_FLOAT32, 2, wide.dims));
     int64_t two = 2;
     assert_weft_ok(weft_graph_add_constant(g, "sizes", WEFT_INT64, 1, &two, sz));
-    weft_attrs *attrs = attrs_of(&c);
+    weft_attrs *attrs = op_test_attrs(&c);
     const char *y = "y";
     assert_weft_ok(weft_graph_add_node(g, "Resize", "node", names, 4, attrs, &y, 1));
     weft_attrs_release(attrs);

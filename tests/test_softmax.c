@@ -49,6 +49,21 @@
 static const char *const forced_locals[] = {"1", "3", "64", "128"};
 static const char *const forced_paths[] = {NULL, "rows", "group"};
 
+/* Runs `cases` under every pair of forced_locals and forced_paths; what
+ * names the pair. */
+static void for_each_forcing(void **state, void (*cases)(void **state, const char *what))
+{
+    for (size_t l = 0; l < COUNT(forced_locals); l++)
+        for (size_t p = 0; p < COUNT(forced_paths); p++) {
+            op_test_force(forced_locals[l], forced_paths[p]);
+            char what[64];
+            snprintf(what, sizeof what, "local<=%s path %s", forced_locals[l],
+                     forced_paths[p] ? forced_paths[p] : "auto");
+            cases(state, what);
+        }
+    op_test_force(NULL, NULL);
+}
+
 /* ---- Softmax and LogSoftmax --------------------------------------------- */
 
 typedef struct softmax_shape {
@@ -154,20 +169,17 @@ static const struct {
     {.shape = {.rank = 2, .dims = {5, 129}, .lo = BIG - 3, .hi = BIG + 3}, .axis = -1},
 };
 
+static void softmax_forced(void **state, const char *what)
+{
+    for (size_t o = 0; o < COUNT(softmax_ops); o++)
+        for (size_t i = 0; i < COUNT(softmax_forced_cases); i++)
+            run_softmax(state, softmax_ops[o], &softmax_forced_cases[i].shape, 1,
+                        softmax_forced_cases[i].axis, what);
+}
+
 static void test_softmax_forced_local(void **state)
 {
-    for (size_t l = 0; l < COUNT(forced_locals); l++)
-        for (size_t p = 0; p < COUNT(forced_paths); p++) {
-            op_test_force(forced_locals[l], forced_paths[p]);
-            char what[64];
-            snprintf(what, sizeof what, "local<=%s path %s", forced_locals[l],
-                     forced_paths[p] ? forced_paths[p] : "auto");
-            for (size_t o = 0; o < COUNT(softmax_ops); o++)
-                for (size_t i = 0; i < COUNT(softmax_forced_cases); i++)
-                    run_softmax(state, softmax_ops[o], &softmax_forced_cases[i].shape, 1,
-                                softmax_forced_cases[i].axis, what);
-        }
-    op_test_force(NULL, NULL);
+    for_each_forcing(state, softmax_forced);
 }
 
 /* NaN and infinities, as the reference treats them: a NaN or a +inf in a
@@ -398,18 +410,15 @@ static const reduce_case reduce_forced_cases[] = {
      .keepdims = 1},
 };
 
+static void reduce_mean_forced(void **state, const char *what)
+{
+    for (size_t i = 0; i < COUNT(reduce_forced_cases); i++)
+        run_reduce(state, &reduce_forced_cases[i], what);
+}
+
 static void test_reduce_mean_forced_local(void **state)
 {
-    for (size_t l = 0; l < COUNT(forced_locals); l++)
-        for (size_t p = 0; p < COUNT(forced_paths); p++) {
-            op_test_force(forced_locals[l], forced_paths[p]);
-            char what[64];
-            snprintf(what, sizeof what, "local<=%s path %s", forced_locals[l],
-                     forced_paths[p] ? forced_paths[p] : "auto");
-            for (size_t i = 0; i < COUNT(reduce_forced_cases); i++)
-                run_reduce(state, &reduce_forced_cases[i], what);
-        }
-    op_test_force(NULL, NULL);
+    for_each_forcing(state, reduce_mean_forced);
 }
 
 int main(void)

@@ -39,14 +39,7 @@
 static void add_random_constant(weft_graph *g, const char *name, int rank, const int64_t *dims,
                                 uint64_t seed)
 {
-    size_t n = 1;
-    for (int d = 0; d < rank; d++)
-        n *= (size_t)dims[d];
-    float *w = malloc(n * sizeof *w);
-    assert_non_null(w);
-    weft_random_fill(&seed, w, n, -1, 1);
-    assert_weft_ok(weft_graph_add_constant(g, name, WEFT_FLOAT32, rank, dims, w));
-    free(w);
+    test_add_random_constant(g, name, rank, dims, &seed, -1, 1);
 }
 
 /* x [1, c, h, w] -> Conv (m outputs, k x k, stride s, pads k / 2) -> y. */
@@ -110,6 +103,15 @@ static const weft_node *node_named(const weft_graph *g, const char *name)
             return &g->nodes[i];
     fail_msg("no node '%s'", name);
     return NULL;
+}
+
+/* A simplified copy of g: the graph tuning keys and candidates are of. */
+static weft_graph *simplified(const weft_graph *g)
+{
+    weft_graph *simple;
+    assert_weft_ok(weft_graph_clone(g, &simple));
+    assert_weft_ok(weft_graph_simplify(simple));
+    return simple;
 }
 
 static void key_of(const weft_graph *g, const char *node, char key[65])
@@ -321,14 +323,38 @@ static void test_format(void **state)
 
 /* ---- Tuning and reuse ---------------------------------------------------------- */
 
+/* What the cache tests start from: a fresh cache folder, a context on it
+ * and the pool and Gemm graph. */
+typedef struct cached {
+    char *cache;
+    weft_context_options co;
+    weft_context *ctx;
+    weft_graph *g;
+} cached;
+
+static void cached_open(cached *c, const char *label, int without_gemm)
+{
+    c->cache = test_tmpdir(label);
+    c->co = test_options(c->cache);
+    c->g = pool_gemm_graph(without_gemm);
+    assert_weft_ok(weft_context_create(&c->co, &c->ctx));
+}
+
+static void cached_close(cached *c)
+{
+    weft_context_release(c->ctx);
+    weft_graph_release(c->g);
+    test_rmtree(c->cache);
+    free(c->cache);
+}
+
 static void test_tune_then_reuse(void **state)
 {
     (void)state;
-    char *cache = test_tmpdir("tune-cache");
-    weft_context_options co = test_options(cache);
-    weft_graph *g = pool_gemm_graph(0);
-    weft_context *ctx;
-    assert_weft_ok(weft_context_create(&co, &ctx));
+    cached c;
+    cached_open(&c, "tune-cache", 0);
+    weft_context *ctx = c.ctx;
+    weft_graph *g = c.g;
 
     uint64_t before = weft_tuning_timings();
     weft_session *s = session(ctx, g, 120, NULL);
@@ -341,12 +367,11 @@ static void test_tune_then_reuse(void **state)
 
     /* the cache entry: one tuning file among the program binaries */
     weft_tuning t = {0};
-    assert_weft_ok(weft_context_create(&co, &ctx));
+    assert_weft_ok(weft_context_create(&c.co, &c.ctx));
+    ctx = c.ctx;
     assert_weft_ok(weft_tuning_load(ctx, 0, &t));
     assert_true(t.count >= 1);
-    weft_graph *simple;
-    assert_weft_ok(weft_graph_clone(g, &simple));
-    assert_weft_ok(weft_graph_simplify(simple));
+    weft_graph *simple = simplified(g);
     char key[65];
     key_of(simple, "gemm", key);
     const weft_tuning_entry *e = weft_tuning_find(&t, key);
@@ -395,27 +420,21 @@ static void test_tune_then_reuse(void **state)
     free(tuned_out);
     weft_tuning_clear(&t);
     weft_graph_release(simple);
-    weft_context_release(ctx);
-    weft_graph_release(g);
-    test_rmtree(cache);
-    free(cache);
+    cached_close(&c);
 }
 
 static void test_budget_zero(void **state)
 {
     (void)state;
-    char *cache = test_tmpdir("budget");
-    weft_context_options co = test_options(cache);
-    weft_graph *g = pool_gemm_graph(0);
-    weft_context *ctx;
-    assert_weft_ok(weft_context_create(&co, &ctx));
+    cached c;
+    cached_open(&c, "budget", 0);
+    weft_context *ctx = c.ctx;
+    weft_graph *g = c.g;
     uint64_t before = weft_tuning_timings();
     weft_session *s = session(ctx, g, 0, NULL);
     assert_int_equal(tuned_nodes(s), 0);
     weft_session_release(s);
-    weft_graph *simple;
-    assert_weft_ok(weft_graph_clone(g, &simple));
-    assert_weft_ok(weft_graph_simplify(simple));
+    weft_graph *simple = simplified(g);
     weft_tuning t = {0};
     weft_tune_report r;
     assert_weft_ok(weft_tuning_tune(ctx, 0, simple, 0, 0, &t, &r));
@@ -428,10 +447,7 @@ static void test_budget_zero(void **state)
     assert_int_equal(t.count, 0);
     assert_int_equal(weft_tuning_timings(), before);
     weft_graph_release(simple);
-    weft_context_release(ctx);
-    weft_graph_release(g);
-    test_rmtree(cache);
-    free(cache);
+    cached_close(&c);
 }
 
 /* ---- Damaged and foreign files --------------------------------------------------- */
@@ -471,11 +487,10 @@ static char *find_tuning_entry(const char *dir, char **data, size_t *size)
 static void test_damaged_cache(void **state)
 {
     (void)state;
-    char *cache = test_tmpdir("damaged");
-    weft_context_options co = test_options(cache);
-    weft_graph *g = pool_gemm_graph(1);
-    weft_context *ctx;
-    assert_weft_ok(weft_context_create(&co, &ctx));
+    cached c;
+    cached_open(&c, "damaged", 1);
+    weft_context *ctx = c.ctx;
+    weft_graph *g = c.g;
     weft_session *s = session(ctx, g, 60, NULL);
     weft_session_release(s);
     s = session(ctx, g, 0, NULL);
@@ -484,7 +499,7 @@ static void test_damaged_cache(void **state)
 
     char *data;
     size_t size;
-    char *path = find_tuning_entry(cache, &data, &size);
+    char *path = find_tuning_entry(c.cache, &data, &size);
     uint64_t before = weft_tuning_timings();
     /* a flipped byte: the checksum fails */
     data[size - 3] ^= 0x20;
@@ -506,17 +521,14 @@ static void test_damaged_cache(void **state)
     dev_line[8] = dev_line[8] == 'X' ? 'Y' : 'X';
     uint8_t key[32];
     memcpy(key, data + 12, 32);
-    assert_weft_ok(weft_disk_cache_write(cache, key, (unsigned char *)payload, psize));
+    assert_weft_ok(weft_disk_cache_write(c.cache, key, (unsigned char *)payload, psize));
     s = session(ctx, g, 0, NULL);
     assert_int_equal(tuned_nodes(s), 0);
     weft_session_release(s);
     assert_int_equal(weft_tuning_timings(), before);
     free(data);
     free(path);
-    weft_context_release(ctx);
-    weft_graph_release(g);
-    test_rmtree(cache);
-    free(cache);
+    cached_close(&c);
 }
 
 static void test_export_import(void **state)
@@ -605,9 +617,7 @@ static void check_candidates(weft_context *ctx, const weft_graph *g, const char 
                              const char *file)
 {
     weft_device_info dev = device_of(ctx);
-    weft_graph *simple;
-    assert_weft_ok(weft_graph_clone(g, &simple));
-    assert_weft_ok(weft_graph_simplify(simple));
+    weft_graph *simple = simplified(g);
     const weft_node *n = node_named(simple, node);
     char key[65];
     weft_tuning_key(simple, n, key);

@@ -40,6 +40,7 @@
 
 #include "core/random.h"
 #include "graph/graph.h"
+#include "op_test.h"
 #include "ops/op.h"
 #include "ref/ref.h"
 #include "runtime/session.h"
@@ -188,15 +189,7 @@ static weft_graph *build_plain(const wcase *wc, const wdata *d)
 static double run_impl(const wcase *wc, const wdata *d, weft_graph *g, const weft_tensor *feeds,
                        size_t feed_count, const float *want, int i, const char *label)
 {
-    char force[64];
-    snprintf(force, sizeof force, "Conv:%s", impls[i]);
-    weft_session_options so;
-    weft_session_options_defaults(&so);
-    so.force_impl = force;
-    weft_session *s;
-    if (weft_session_create(g_ctx, g, &so, &s) != WEFT_OK)
-        fail_msg("%s on %s: session: %s", label, impls[i], weft_last_error());
-    assert_weft_ok(weft_session_poison(s, NAN));
+    weft_session *s = op_test_forced_session(g_ctx, g, "Conv", impls[i], label);
     float *got = malloc(d->ny * sizeof *got);
     assert_non_null(got);
     memset(got, 0xff, d->ny * sizeof *got);
@@ -262,11 +255,7 @@ static void run_case(const wcase *wc, stats *st)
     assert_int_equal((size_t)weft_shape_numel(&want.shape), d.ny);
     for (int i = 0; i < 2; i++) {
         char why[256] = "";
-        const weft_op_impl *im = NULL;
-        for (size_t j = 0; j < weft_op_impl_count; j++)
-            if (strcmp(weft_op_impls[j]->name, impls[i]) == 0)
-                im = weft_op_impls[j];
-        assert_non_null(im);
+        const weft_op_impl *im = op_test_impl("Conv", impls[i]);
         if (!im->supports(checked, &checked->nodes[0], &g_dev, why, sizeof why))
             fail_msg("%s: %s refuses it: %s", label, impls[i], why);
         double worst = run_impl(wc, &d, g, feeds, feed_count, want.data, i, label);
@@ -425,17 +414,8 @@ static void expect_refusal(const int64_t *strides, const int64_t *dil, int64_t k
     make_data(&wc, "refusal", &d);
     weft_graph *g = build_graph(&wc, &d, strides, dil, ksize, group);
     assert_weft_ok(weft_graph_validate(g));
-    for (int i = 0; i < 2; i++) {
-        const weft_op_impl *im = NULL;
-        for (size_t j = 0; j < weft_op_impl_count; j++)
-            if (strcmp(weft_op_impls[j]->name, impls[i]) == 0)
-                im = weft_op_impls[j];
-        assert_non_null(im);
-        char why[256] = "";
-        assert_false(im->supports(g, &g->nodes[0], &g_dev, why, sizeof why));
-        if (!strstr(why, part))
-            fail_msg("%s refused with '%s', expected '%s'", impls[i], why, part);
-    }
+    for (int i = 0; i < 2; i++)
+        op_test_expect_refusal(g, &g->nodes[0], op_test_impl("Conv", impls[i]), &g_dev, part);
     /* forced, the session fails with the reason */
     weft_session_options so;
     weft_session_options_defaults(&so);
@@ -464,20 +444,9 @@ int main(void)
         cmocka_unit_test(test_wide),
         cmocka_unit_test(test_refusals),
     };
-    /* The transforms live in the node's workspace, a sub-buffer of the
-     * session's arena, which oclgrind 21.10 loses track of (see
-     * tests/test_conv.c): under it every buffer is its own. */
-    if (test_under_oclgrind())
-        setenv("WEFT_MEMORY_PLAN", "off", 1);
-    weft_context_options o = test_options(NULL);
-    if (weft_context_create(&o, &g_ctx) != WEFT_OK) {
-        fprintf(stderr, "no context: %s\n", weft_last_error());
+    /* the transforms live in the node's workspace */
+    if (op_test_open_device(&g_ctx, &g_dev) != 0)
         return 1;
-    }
-    if (weft_context_device_info(g_ctx, 0, &g_dev) != WEFT_OK) {
-        weft_context_release(g_ctx);
-        return 1;
-    }
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     weft_context_release(g_ctx);
     return failed;
