@@ -27,11 +27,12 @@
  * walking the row VT tiles at a time (the last VT of a row shifted left
  * to end at the row's end, recomputing a few tiles, when the row has at
  * least VT): the tiles' columns of each of the T (or M) rows are
- * gathered (scattered) element by element, every transform step is a
- * VT-wide vector operation. No local memory, no barriers: any work-group
- * size is correct (CPU-class devices run groups of one). At the borders
- * of X (or Y), and for rows of fewer than VT tiles, the accesses are
- * tested element by element. (Element by element rather than wide loads
+ * gathered (scattered) element by element (the input's from the row's
+ * floats read once into registers), every transform step is a VT-wide
+ * vector operation. No local memory, no barriers: any work-group size is
+ * correct (CPU-class devices run groups of one). At the borders of X (or
+ * Y), and for rows of fewer than VT tiles, the accesses are tested
+ * element by element. (Element by element rather than wide loads
  * taken apart with swizzles: oclgrind 21.10's uninitialised-value checks
  * mistrack lane 11 of a shuffle, which vload16 and vstore16 make, and
  * crash on gathers of lanes from several vectors; PoCL's compiler
@@ -159,19 +160,26 @@ inline void input_row(__global const float *xp, const int sy, const int h, const
             xr[j] = (floatt)0.0f;
     } else {
         __global const float *row = xp + sy * w + sx0;
-#define LOAD(c) row[c]
-#define LOAD_GUARDED(c) (sx0 + (c) >= 0 && sx0 + (c) < w ? row[c] : 0.0f)
+        /* The SPAN floats the VT tiles read, each read (and at the
+         * borders tested) once, then gathered into the tiles' columns
+         * from registers: the tiles overlap by two columns, and gathering
+         * straight from X read and tested those twice (ResNet-18's 14x14
+         * F(2x2) input transforms: 0.107 -> 0.086 ms). */
+        float seg[SPAN];
         if (inside) {
 #pragma unroll
-            for (int j = 0; j < T; j++)
-                xr[j] = GATHER(j, LOAD);
+            for (int c = 0; c < SPAN; c++)
+                seg[c] = row[c];
         } else {
 #pragma unroll
-            for (int j = 0; j < T; j++)
-                xr[j] = GATHER(j, LOAD_GUARDED);
+            for (int c = 0; c < SPAN; c++)
+                seg[c] = sx0 + c >= 0 && sx0 + c < w ? row[c] : 0.0f;
         }
+#define LOAD(c) seg[c]
+#pragma unroll
+        for (int j = 0; j < T; j++)
+            xr[j] = GATHER(j, LOAD);
 #undef LOAD
-#undef LOAD_GUARDED
     }
     input_1d(xr, e);
 }
