@@ -34,6 +34,8 @@
  *   PG_MAX     the most position tiles per work-item (argument pg) [8]
  *   KW         kernel width, a constant; 0: the argument kw_n [3]
  *   PF         1: prefetch the next reduction block (prefetch.cl) [0]
+ *   ROWTILE    1: TM divides OW, so a tile's positions are consecutive in
+ *              one row of XP [0]
  *   ACT, ACT_ALPHA, ACT_BETA: the activation (conv_epilogue.cl)
  * Extents, strides, dilations, the reduction block cb, the tiles per
  * work-item pg_n (at most PG_MAX) and whether to add
@@ -55,6 +57,9 @@
 #endif
 #ifndef PG_MAX
 #define PG_MAX 8
+#endif
+#ifndef ROWTILE
+#define ROWTILE 0
 #endif
 
 #include "conv_epilogue.cl"
@@ -115,12 +120,20 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
             float *pq = part + pg * (TM * NV * VW);
             /* Each position's offset in a slice; positions past the plane
              * repeat the last one (computed, never stored). */
+#if ROWTILE
+            /* The TM positions lie in one output row (TM divides OW), so
+             * they are consecutive in XP's row: one offset, not TM of them
+             * in registers. A tile past the plane repeats the last one. */
+            const int p0 = min((pt * pg_n + pg) * TM, plane - TM), oh0 = p0 / ow_n;
+            const int pix0 = oh0 * sh * row + p0 - oh0 * ow_n;
+#else
             int pix[TM];
 #pragma unroll
             for (int i = 0; i < TM; i++) {
                 const int p = min((pt * pg_n + pg) * TM + i, plane - 1), oh = p / ow_n;
                 pix[i] = oh * sh * row + p - oh * ow_n;
             }
+#endif
             floatv acc[TM][NV];
 #pragma unroll
             for (int i = 0; i < TM; i++)
@@ -165,7 +178,11 @@ __kernel void conv_direct_oc_f32(__global const float *xp, __global const float 
                             wt += NV * VW;
 #pragma unroll
                             for (int i = 0; i < TM; i++) {
+#if ROWTILE
+                                const floatv xv = (floatv)xt[pix0 + i];
+#else
                                 const floatv xv = (floatv)xt[pix[i]];
+#endif
 #pragma unroll
                                 for (int v = 0; v < NV; v++)
                                     acc[i][v] = fma(xv, wv[v], acc[i][v]);

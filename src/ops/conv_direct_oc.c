@@ -226,6 +226,10 @@ static weft_status oc_prepare(weft_prepare *p)
     weft_options_define_int(&o, "TM", s->tile.tm);
     weft_options_define_int(&o, "VW", s->tile.vw);
     weft_options_define_int(&o, "NV", s->tile.nv);
+    /* Tiles within one output row index X from one offset (ResNet-18's
+     * direct_oc layers, all TM = 7 in rows of 7 to 28: 2-4% faster in the
+     * model, 7-10% alone). */
+    weft_options_define_int(&o, "ROWTILE", geo->out[2] % s->tile.tm == 0);
     /* prefetching is a hint for CPU caches */
     weft_options_define_int(&o, "PF", s->cpu);
     /* Unrolled for the common widths only: fewer programs to build. */
