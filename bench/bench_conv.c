@@ -32,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "core/random.h"
 #include "ops/op.h"
 #include "runtime/cl.h"
@@ -95,24 +96,11 @@ static const layer layers[] = {
 #define LAYERS (sizeof layers / sizeof *layers)
 #define RUNS_MAX 64
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The median of n samples; *best gets the fastest (on a shared machine
  * the one least disturbed). */
 static double median(double *t, int n, double *best)
 {
-    qsort(t, (size_t)n, sizeof *t, cmp);
+    qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
     *best = t[0];
     return t[n / 2];
 }
@@ -158,11 +146,11 @@ static void *fma_worker(void *arg)
     for (int a = 0; a < FMA_ACC; a++)
         for (int l = 0; l < FMA_LANES; l++)
             x[a][l] = job->seed + (float)(a * FMA_LANES + l);
-    double t = now_s();
+    double t = bench_now_s();
     for (long it = 0; it < FMA_ITERS; it++)
         for (int a = 0; a < FMA_ACC; a++)
             x[a] = x[a] * m + c;
-    job->seconds = now_s() - t;
+    job->seconds = bench_now_s() - t;
     float s = 0;
     for (int a = 0; a < FMA_ACC; a++)
         for (int l = 0; l < FMA_LANES; l++)
@@ -180,14 +168,14 @@ static double fp32_peak(int threads)
     fma_job jobs[64];
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (int i = 0; i < threads; i++) {
             jobs[i] = (fma_job){.seed = 1.0f + (float)i};
             pthread_create(&tid[i], NULL, fma_worker, &jobs[i]);
         }
         for (int i = 0; i < threads; i++)
             pthread_join(tid[i], NULL);
-        double flops = 2.0 * FMA_ACC * FMA_LANES * (double)FMA_ITERS * threads / (now_s() - t0);
+        double flops = 2.0 * FMA_ACC * FMA_LANES * (double)FMA_ITERS * threads / (bench_now_s() - t0);
         if (flops > best)
             best = flops;
     }
@@ -205,9 +193,9 @@ typedef struct copy_job {
 static void *copy_worker(void *arg)
 {
     copy_job *job = arg;
-    double t = now_s();
+    double t = bench_now_s();
     memcpy(job->b, job->a, job->n);
-    job->seconds = now_s() - t;
+    job->seconds = bench_now_s() - t;
     return NULL;
 }
 
@@ -303,14 +291,14 @@ static double clblast_time(clblast_env *env, size_t m, size_t n, size_t k, int r
     int reps = m * n * k < 20000000 ? 8 : 2;
     for (int r = -1; r < runs && ok; r++) {
         clFinish(env->queue);
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (int q = 0; q < reps && ok; q++)
             ok = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, m, n,
                               k, 1.0f, buf[0], 0, k, buf[1], 0, n, 0.0f, buf[2], 0, n,
                               &env->queue, NULL) == CLBlastSuccess;
         clFinish(env->queue);
         if (r >= 0)
-            t[r] = (now_s() - t0) / reps;
+            t[r] = (bench_now_s() - t0) / reps;
     }
     for (int i = 0; i < 3; i++)
         clReleaseMemObject(buf[i]);

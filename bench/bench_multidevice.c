@@ -17,23 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "core/random.h"
 #include "weft.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static int check(weft_status st, const char *what)
 {
@@ -206,10 +193,10 @@ int main(int argc, char **argv)
     /* Warm up, then interleaved rounds so drift hits every variant alike. */
     for (int r = -2; r < runs && ok; r++)
         for (size_t k = 0; k < nv && ok; k++) {
-            double t0 = now_ms();
+            double t0 = 1e3 * bench_now_s();
             ok = check(weft_session_run(v[k].s, v[k].in, v[k].nin, &v[k].out, 1), v[k].label);
             if (r >= 0)
-                v[k].ms[r] = now_ms() - t0;
+                v[k].ms[r] = 1e3 * bench_now_s() - t0;
         }
     if (ok) {
         /* Every placement computes the same output as the one-device run. */
@@ -228,7 +215,7 @@ int main(int argc, char **argv)
                "vs one");
         double base = 0;
         for (size_t k = 0; k < nv; k++) {
-            qsort(v[k].ms, (size_t)runs, sizeof *v[k].ms, cmp);
+            qsort(v[k].ms, (size_t)runs, sizeof *v[k].ms, bench_cmp_double);
             double med = runs % 2 ? v[k].ms[runs / 2]
                                   : (v[k].ms[runs / 2 - 1] + v[k].ms[runs / 2]) / 2;
             if (k == 0)

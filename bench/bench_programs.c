@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "core/util.h"
 #include "runtime/program.h"
 #include "runtime/sources.h"
@@ -23,22 +23,9 @@
 
 extern char **environ;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
@@ -50,13 +37,13 @@ static int child(const char *dir, const char *out)
     weft_context_options_defaults(&o);
     o.cache_dir = dir;
     o.cache = WEFT_CACHE_ON;
-    double t0 = now_ms();
+    double t0 = 1e3 * bench_now_s();
     weft_context *ctx;
     if (weft_context_create(&o, &ctx) != WEFT_OK) {
         fprintf(stderr, "bench_programs: %s\n", weft_last_error());
         return 1;
     }
-    double t1 = now_ms();
+    double t1 = 1e3 * bench_now_s();
     FILE *f = fopen(out, "w");
     if (!f) {
         weft_context_release(ctx);
@@ -66,12 +53,12 @@ static int child(const char *dir, const char *out)
     int rc = 0;
     for (size_t i = 0; i < weft_cl_source_count && rc == 0; i++) {
         cl_program p;
-        double a = now_ms();
+        double a = 1e3 * bench_now_s();
         weft_status st = weft_program_get(ctx, 0, weft_cl_sources[i].name, "", &p);
-        double b = now_ms();
+        double b = 1e3 * bench_now_s();
         if (st == WEFT_OK)
             st = weft_program_get(ctx, 0, weft_cl_sources[i].name, "", &p);
-        double c = now_ms();
+        double c = 1e3 * bench_now_s();
         if (st != WEFT_OK) {
             fprintf(stderr, "bench_programs: %s\n", weft_last_error());
             rc = 1;

@@ -12,6 +12,7 @@
 #include "cli/model.h"
 #include "cli/timing.h"
 #include "core/error.h"
+#include "core/util.h"
 
 static const char usage[] =
     "usage: weft bench MODEL.onnx [--device SEL] [--warmup N] [--iters N] [--per-layer]\n"
@@ -104,16 +105,16 @@ static weft_status measure(weft_context *ctx, weft_session *s, const bench_opts 
     weft_status st = WEFT_OK;
     long total = o->warmup + o->iters;
     for (long it = 0; it < total && st == WEFT_OK; it++) {
-        double t0 = weft_cli_now_ms();
+        double t0 = weft_now_ms();
         st = weft_session_run(s, in->t, in->count, out->t, out->count);
-        double t1 = weft_cli_now_ms();
+        double t1 = weft_now_ms();
         if (it == 0) {
             r->first_run_ms = t1 - t0;
             /* The binaries go to the disk cache now, not during the
              * timed runs (their reading makes the driver compile). */
             if (st == WEFT_OK)
                 st = weft_context_flush_cache(ctx);
-            r->cache_save_ms = weft_cli_now_ms() - t1;
+            r->cache_save_ms = weft_now_ms() - t1;
         }
         long k = it - o->warmup;
         if (st != WEFT_OK || k < 0) {

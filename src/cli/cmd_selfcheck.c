@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/timing.h"
+#include "core/util.h"
 #include "weft.h"
 
 static const char usage[] =
@@ -24,7 +24,7 @@ static int run(int argc, char **argv)
         else
             return weft_cli_usage_error(&weft_cmd_selfcheck, "unknown option '%s'", argv[i]);
     }
-    double t0 = weft_cli_now_ms();
+    double t0 = weft_now_ms();
     weft_context *ctx;
     weft_status st = weft_context_create(&options, &ctx);
     if (st != WEFT_OK)
@@ -34,7 +34,7 @@ static int run(int argc, char **argv)
     printf("device: %s (%s, %s, %u compute units)\n", info.name,
            weft_device_type_name(info.type), info.platform_name, info.compute_units);
     st = weft_context_self_check(ctx, 0);
-    double t1 = weft_cli_now_ms();
+    double t1 = weft_now_ms();
     weft_cache_stats stats;
     weft_context_cache_stats(ctx, &stats);
     int rc;

@@ -4,8 +4,6 @@
 
 #include <stddef.h>
 
-/* Milliseconds on a monotonic clock: only differences mean anything. */
-double weft_cli_now_ms(void);
 /* Sorts n timings ascending, for their median, min and max. */
 void weft_cli_sort_ms(double *ms, size_t n);
 

@@ -1,4 +1,4 @@
-/* Small string and file helpers shared by every room. */
+/* Small string, file and clock helpers shared by every room. */
 #ifndef WEFT_CORE_UTIL_H
 #define WEFT_CORE_UTIL_H
 
@@ -7,6 +7,9 @@
 #include "weft.h"
 
 #define WEFT_COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Milliseconds on a monotonic clock: only differences mean anything. */
+double weft_now_ms(void);
 
 int weft_str_ieq(const char *a, const char *b);
 /* Case-insensitive substring test (ASCII). */

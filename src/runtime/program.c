@@ -2,11 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "core/sha256.h"
+#include "core/util.h"
 #include "runtime/bundle.h"
 #include "runtime/context.h"
 #include "runtime/disk_cache.h"
@@ -14,13 +14,6 @@
 #include "runtime/sources.h"
 
 static void trace(const weft_context *ctx, const char *fmt, ...) WEFT_PRINTF(2, 3);
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void trace(const weft_context *ctx, const char *fmt, ...)
 {
@@ -191,7 +184,7 @@ static cl_int program_binary(cl_program program, unsigned char **binary, size_t 
 static void save_binary(const weft_context *ctx, const char *name, const uint8_t key[32],
                         cl_program program, weft_cache_stats *delta)
 {
-    double t0 = now_ms();
+    double t0 = weft_now_ms();
     unsigned char *binary;
     size_t size;
     cl_int err = program_binary(program, &binary, &size);
@@ -201,7 +194,7 @@ static void save_binary(const weft_context *ctx, const char *name, const uint8_t
     }
     if (weft_disk_cache_write(ctx->cache_dir, key, binary, size) == WEFT_OK) {
         delta->saves++;
-        trace(ctx, "saved '%s' (%zu bytes) in %.0f ms", name, size, now_ms() - t0);
+        trace(ctx, "saved '%s' (%zu bytes) in %.0f ms", name, size, weft_now_ms() - t0);
     } else {
         /* An unwritable cache costs only speed. */
         weft_log(WEFT_LOG_INFO, "program cache: %s", weft_last_error());
@@ -275,12 +268,12 @@ static weft_status obtain(const weft_context *ctx, weft_device_state *ds, const 
                              info->name, name, bundle_why, ds->bundle ? " " : "",
                              ds->bundle ? ds->bundle->path : "", why, ctx->cache_dir ? " in " : "",
                              ctx->cache_dir ? ctx->cache_dir : "", options);
-        double t0 = now_ms();
+        double t0 = weft_now_ms();
         weft_status st = build_source(ds, name, source, size, options, &program);
         if (st != WEFT_OK)
             return st;
         delta->builds++;
-        trace(ctx, "built '%s' [%s] from source in %.0f ms", name, options, now_ms() - t0);
+        trace(ctx, "built '%s' [%s] from source in %.0f ms", name, options, weft_now_ms() - t0);
         if (ctx->cache_dir)
             *must_save = 1;
     }
@@ -434,12 +427,12 @@ static weft_status get_program(weft_context *ctx, weft_device_state *ds, const c
 
     weft_cache_stats delta = {0};
     cl_program program = NULL;
-    double t0 = now_ms();
+    double t0 = weft_now_ms();
     int must_save = 0;
     st = obtain(ctx, ds, name, source, size, options, key, &delta, &must_save, &program);
 
     pthread_mutex_lock(&ctx->lock);
-    ctx->program_ms += now_ms() - t0;
+    ctx->program_ms += weft_now_ms() - t0;
     at = find_entry(ds, key); /* only this thread removes or fills it */
     if (st == WEFT_OK) {
         ds->programs[at].program = program;

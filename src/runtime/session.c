@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/error.h"
 #include "runtime/buffers.h"
@@ -768,8 +767,7 @@ out:
  * to getting programs (the rest: packing and uploading weights). */
 static weft_status prepare_steps(weft_session *s)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = weft_now_ms();
     double program_ms = weft_program_ms(s->context);
     weft_cache_stats before, after;
     weft_context_cache_stats(s->context, &before);
@@ -805,14 +803,13 @@ static weft_status prepare_steps(weft_session *s)
             s->failed_step = (int)i;
     }
     s->current = NULL;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double t1 = weft_now_ms();
     program_ms = weft_program_ms(s->context) - program_ms;
     weft_context_cache_stats(s->context, &after);
     weft_log(WEFT_LOG_INFO,
              "session: prepared %zu steps in %.0f ms, %.0f ms of it getting programs (%llu "
              "built, %llu from disk or bundle, %llu from memory)",
-             s->step_count, (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-             (double)(t1.tv_nsec - t0.tv_nsec) / 1e6, program_ms,
+             s->step_count, t1 - t0, program_ms,
              (unsigned long long)(after.builds - before.builds),
              (unsigned long long)(after.disk_hits + after.bundle_hits - before.disk_hits -
                                   before.bundle_hits),
